@@ -1,0 +1,41 @@
+// The engine's context lives per async call chain (AsyncLocalStorage), never in globals, so two
+// workflows running at once in one process each see their own id, function id counter and step.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { OperationRow } from './storage/types.js';
+
+export interface StepStatus {
+  /** the step's function id within its workflow */
+  stepID: number;
+  /** 1-based, as DBOS TypeScript (Python's step_status.current_attempt is 0-based) */
+  currentAttempt: number;
+  /** total attempts allowed (1 when retries are off) */
+  maxAttempts: number;
+}
+
+export interface WorkflowContext {
+  workflowID: string;
+  workflowName: string;
+  /** the workflow's recovery_attempts for this execution: 1 on the first run, +1 per recovery */
+  attempt: number;
+  /** the executor that owns this execution; with `attempt`, the fence for every write */
+  executorID: string;
+  /** next function id to hand out (0, 1, 2 ...) */
+  nextFunctionID: number;
+  /** outcomes recorded by earlier executions, by function id; consumed as they replay */
+  recorded: Map<number, OperationRow>;
+  /** set by cancelWorkflow in this process, checked before each step */
+  cancelled: boolean;
+  /** set while a step's function runs: steps called inside it are plain calls */
+  step?: StepStatus;
+}
+
+export const contextStore = new AsyncLocalStorage<WorkflowContext>();
+
+export function currentContext(): WorkflowContext | undefined {
+  return contextStore.getStore();
+}
+
+/** The workflow's execution attempt, or 0 outside a workflow (lib/faults.ts salts its streams with it). */
+export function currentExecutionAttempt(): number {
+  return contextStore.getStore()?.attempt ?? 0;
+}

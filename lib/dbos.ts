@@ -1,0 +1,231 @@
+// The public API, shaped and named as DBOS Transact's `DBOS` class so that each lesson carries over:
+// setConfig, launch, registerWorkflow, registerStep, runStep, startWorkflow, workflowID, stepStatus,
+// listWorkflows, listWorkflowSteps, getWorkflowStatus, cancelWorkflow, resumeWorkflow, shutdown.
+import { hostname } from 'node:os';
+import { checkAppName, databaseFromEnv, type DatabaseChoice } from './config.js';
+import { currentContext, type StepStatus } from './context.js';
+import { claim, runStep, startWorkflow, WorkflowHandle } from './engine.js';
+import { ConfigError, WorkbookError, WorkflowNotRegisteredError } from './errors.js';
+import { log } from './log.js';
+import { resolveStepConfig, type StepConfig } from './retry.js';
+import { deserialize, deserializeError } from './serialize.js';
+import { db, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
+import { openDatabase } from './storage/open.js';
+import type { AppDatabase, ListFilter, WorkflowRow } from './storage/types.js';
+
+export interface EngineConfig {
+  /** the application: the lesson's name (ex1). Names its SQLite file and its PostgreSQL schema. */
+  name: string;
+  /** where the state goes (default: from the environment, see lib/config.ts) */
+  database?: DatabaseChoice;
+  /** stored with each workflow (default "1") */
+  applicationVersion?: string;
+  /** an executor whose heartbeat is older than this is taken for dead, in ms (default 10000) */
+  executorLeaseMs?: number;
+}
+
+export interface WorkflowConfig {
+  /** the name recorded for the workflow (default: the function's name) */
+  name?: string;
+  /** recoveries allowed after the first run before the dead letter (default 100, as DBOS) */
+  maxRecoveryAttempts?: number;
+}
+
+/** What launch() found: recovered here, parked as dead letters, left to a live owner, or unknown. */
+export interface RecoveryReport {
+  recovered: WorkflowHandle<unknown>[];
+  parked: string[];
+  ownedElsewhere: string[];
+  unknown: WorkflowNotRegisteredError[];
+}
+
+export interface StepInfo {
+  functionID: number;
+  name: string;
+  output: unknown;
+  error: Error | null;
+  childWorkflowID: string | null;
+  attempts: number;
+  startedAtEpochMs: number;
+  completedAtEpochMs: number;
+}
+
+const registrations = new WeakMap<AnyFn, WorkflowRegistration>();
+let config: EngineConfig | undefined;
+let releaseDatabase: () => Promise<void> = async () => {};
+let heartbeat: NodeJS.Timeout | undefined;
+
+function registrationOf(fn: AnyFn): WorkflowRegistration {
+  const reg = registrations.get(fn);
+  if (!reg) throw new ConfigError(`${fn.name || 'This function'} is not a registered workflow: pass the function DBOS.registerWorkflow returned.`);
+  return reg;
+}
+
+async function beat(): Promise<void> {
+  await db().upsertExecutor({ executorID: state.executorID, hostname: hostname(), pid: process.pid, heartbeatAt: Date.now() });
+}
+
+export class DBOS {
+  static setConfig(cfg: EngineConfig): void {
+    if (state.db) throw new ConfigError('DBOS.setConfig must come before DBOS.launch() (or after DBOS.shutdown()).');
+    checkAppName(cfg.name);
+    if (cfg.executorLeaseMs !== undefined && !(cfg.executorLeaseMs > 0)) throw new ConfigError(`executorLeaseMs must be a number of ms > 0 (got ${cfg.executorLeaseMs}).`);
+    config = cfg;
+  }
+
+  /** Opens and migrates the database, registers this executor, and recovers PENDING workflows (promise 6). */
+  static async launch(): Promise<RecoveryReport> {
+    if (state.db) throw new ConfigError('DBOS.launch() was already called: call DBOS.shutdown() first to launch again.');
+    if (!config) throw new ConfigError('Call DBOS.setConfig({ name: "ex1" }) before DBOS.launch().');
+    const choice = config.database ?? databaseFromEnv(config.name);
+    const opened = await openDatabase(choice, config.name, `workbook-${state.executorID}`);
+    state.db = opened.db;
+    releaseDatabase = opened.release;
+    state.appName = config.name;
+    state.applicationVersion = config.applicationVersion ?? '1';
+    state.leaseMs = config.executorLeaseMs ?? 10_000;
+    state.heartbeatMs = Math.max(50, Math.floor(state.leaseMs / 5));
+    log.debug(`engine: ${opened.db.description}, executor ${state.executorID}`);
+    await beat();
+    heartbeat = setInterval(() => beat().catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`)), state.heartbeatMs);
+    heartbeat.unref();
+    return DBOS.recoverPendingWorkflows();
+  }
+
+  /** Takes every PENDING workflow of this application whose owner is gone, oldest first. */
+  static async recoverPendingWorkflows(): Promise<RecoveryReport> {
+    const report: RecoveryReport = { recovered: [], parked: [], ownedElsewhere: [], unknown: [] };
+    const rows = await db().listWorkflows({ status: ['PENDING', 'ENQUEUED'], applicationID: state.appName });
+    for (const row of rows) {
+      if (state.running.has(row.workflowID)) continue;
+      const reg = state.workflows.get(row.name);
+      if (!reg) {
+        const err = new WorkflowNotRegisteredError(row.workflowID, row.name, [...state.workflows.keys()]);
+        log.warn(err.message);
+        report.unknown.push(err);
+        continue;
+      }
+      if (await ownerAlive(row)) {
+        report.ownedElsewhere.push(row.workflowID);
+        continue;
+      }
+      const got = await claim(reg, row);
+      if (got === 'parked') report.parked.push(row.workflowID);
+      if (got === 'claimed') report.recovered.push(new WorkflowHandle(row.workflowID));
+    }
+    return report;
+  }
+
+  /** Waits for the executions running here, then closes the database. Safe to call twice. */
+  static async shutdown(): Promise<void> {
+    if (!state.db) return;
+    await Promise.allSettled([...state.running.values()]);
+    clearInterval(heartbeat);
+    // A clean exit: mark this executor dead at once, so nobody waits for its lease.
+    await state.db.upsertExecutor({ executorID: state.executorID, hostname: hostname(), pid: process.pid, heartbeatAt: 0 }).catch(() => undefined);
+    await state.db.close();
+    state.db = undefined;
+    await releaseDatabase();
+  }
+
+  static registerWorkflow<A extends unknown[], R>(fn: (...args: A) => Promise<R>, opts: WorkflowConfig = {}): (...args: A) => Promise<R> {
+    const name = opts.name ?? fn.name;
+    if (!name) throw new ConfigError('A workflow needs a name: pass { name } to DBOS.registerWorkflow or use a named function.');
+    const max = opts.maxRecoveryAttempts ?? 100;
+    if (!Number.isInteger(max) || max < 0) throw new ConfigError(`Workflow "${name}": maxRecoveryAttempts must be a whole number >= 0 (got ${max}).`);
+    if (state.workflows.has(name)) throw new ConfigError(`A workflow named "${name}" is already registered: give this one another name.`);
+    const reg: WorkflowRegistration = { name, fn: fn as AnyFn, maxRecoveryAttempts: max };
+    state.workflows.set(name, reg);
+    const wrapped = async (...args: A): Promise<R> => (await startWorkflow<R>(reg, args)).getResult();
+    Object.defineProperty(wrapped, 'name', { value: name });
+    registrations.set(wrapped as AnyFn, reg);
+    return wrapped;
+  }
+
+  static registerStep<A extends unknown[], R>(fn: (...args: A) => Promise<R>, opts: StepConfig & { name?: string } = {}): (...args: A) => Promise<R> {
+    const name = opts.name ?? fn.name;
+    if (!name) throw new ConfigError('A step needs a name: pass { name } to DBOS.registerStep or use a named function.');
+    const cfg = resolveStepConfig(name, opts);
+    const wrapped = (...args: A): Promise<R> => runStep<R>(name, cfg, fn as AnyFn, args);
+    Object.defineProperty(wrapped, 'name', { value: name });
+    return wrapped;
+  }
+
+  /** Runs `fn` as a step of the current workflow (a plain call outside one). */
+  static runStep<R>(fn: () => Promise<R>, opts: StepConfig & { name: string }): Promise<R> {
+    return runStep<R>(opts.name, resolveStepConfig(opts.name, opts), fn, []);
+  }
+
+  /** DBOS.startWorkflow(wf, { workflowID })(...args) returns a handle without waiting for the result. */
+  static startWorkflow<A extends unknown[], R>(wf: (...args: A) => Promise<R>, opts: { workflowID?: string } = {}) {
+    const reg = registrationOf(wf as AnyFn);
+    return (...args: A): Promise<WorkflowHandle<R>> => startWorkflow<R>(reg, args, opts.workflowID);
+  }
+
+  /** A handle on any workflow by id (its result, its status). */
+  static retrieveWorkflow<R = unknown>(workflowID: string): WorkflowHandle<R> {
+    return new WorkflowHandle<R>(workflowID);
+  }
+
+  static get workflowID(): string | undefined {
+    return currentContext()?.workflowID;
+  }
+
+  static get stepID(): number | undefined {
+    return currentContext()?.step?.stepID;
+  }
+
+  /** Inside a step: { stepID, currentAttempt (1-based), maxAttempts }. */
+  static get stepStatus(): StepStatus | undefined {
+    return currentContext()?.step;
+  }
+
+  /** The lesson's own tables, in the same database as the system tables. */
+  static get appDatabase(): AppDatabase {
+    return db().app;
+  }
+
+  static get executorID(): string {
+    return state.executorID;
+  }
+
+  static getWorkflowStatus(workflowID: string): Promise<WorkflowRow | undefined> {
+    return db().getWorkflow(workflowID);
+  }
+
+  static listWorkflows(filter: ListFilter = {}): Promise<WorkflowRow[]> {
+    return db().listWorkflows(filter);
+  }
+
+  static async listWorkflowSteps(workflowID: string): Promise<StepInfo[]> {
+    return (await db().loadOperations(workflowID)).map((o) => ({
+      functionID: o.functionID, name: o.functionName, output: deserialize(o.output),
+      error: o.error === null ? null : deserializeError(o.error), childWorkflowID: o.childWorkflowID,
+      attempts: o.attempts, startedAtEpochMs: o.startedAtEpochMs, completedAtEpochMs: o.completedAtEpochMs,
+    }));
+  }
+
+  /** Stops a workflow at its next step; its finished steps stay recorded. */
+  static async cancelWorkflow(workflowID: string): Promise<boolean> {
+    const ok = await db().setStatus(workflowID, 'CANCELLED', ['PENDING', 'ENQUEUED'], { now: Date.now() });
+    const ctx = state.contexts.get(workflowID);
+    if (ctx) ctx.cancelled = true;
+    return ok;
+  }
+
+  /** Runs a cancelled or parked workflow again, on purpose, with its recovery count reset. */
+  static async resumeWorkflow<R = unknown>(workflowID: string): Promise<WorkflowHandle<R>> {
+    const row = await db().getWorkflow(workflowID);
+    if (!row) throw new WorkbookError('NOT_FOUND', `No workflow with id ${workflowID}. Check the id (DBOS.listWorkflows shows them).`);
+    const reg = state.workflows.get(row.name);
+    if (!reg) throw new WorkflowNotRegisteredError(workflowID, row.name, [...state.workflows.keys()]);
+    if (row.status === 'CANCELLED' || row.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
+      await db().setStatus(workflowID, 'PENDING', [row.status], { now: Date.now(), resetAttempts: true });
+      const fresh = await db().getWorkflow(workflowID);
+      if (fresh?.status === 'PENDING') await claim(reg, fresh);
+    } else if (row.status === 'PENDING' && !state.running.has(workflowID) && !(await ownerAlive(row))) {
+      await claim(reg, row);
+    }
+    return new WorkflowHandle<R>(workflowID);
+  }
+}

@@ -1,0 +1,234 @@
+// The heart of the engine: start a workflow (idempotent by id), run or replay each step by its
+// function id, record outcomes, and take over a workflow whose owner died. Promises 1 to 6 of
+// DESIGN.md live here; each is named where it is kept.
+import { randomUUID } from 'node:crypto';
+import { contextStore, currentContext, type WorkflowContext } from './context.js';
+import {
+  MaxRecoveryAttemptsExceededError,
+  UnexpectedStepError,
+  WorkbookError,
+  WorkflowCancelledError,
+  WorkflowConflictError,
+  WorkflowFencedError,
+} from './errors.js';
+import { log } from './log.js';
+import { withRetries, type ResolvedStepConfig } from './retry.js';
+import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
+import { db, ownerAlive, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
+import type { Fence, OperationRow, WorkflowRow } from './storage/types.js';
+
+/** Test and harness hooks around a step's recording (the crash points of the crash-test harness). */
+export const hooks: {
+  beforeRecord?: (workflowID: string, functionID: number, name: string) => void;
+  afterRecord?: (workflowID: string, functionID: number, name: string) => void;
+} = {};
+
+const fenceOf = (ctx: WorkflowContext): Fence => ({ executorID: ctx.executorID, attempt: ctx.attempt });
+
+/** The recorded outcome at this function id, checked against the name the code calls now (promise 4). */
+function takeRecorded(ctx: WorkflowContext, functionID: number, name: string): OperationRow | undefined {
+  const rec = ctx.recorded.get(functionID);
+  if (!rec) return undefined;
+  if (rec.functionName !== name) throw new UnexpectedStepError(ctx.workflowID, functionID, rec.functionName, name);
+  ctx.recorded.delete(functionID); // replayed once: let it go, memory stays flat
+  return rec;
+}
+
+/** Why a fenced write was refused: cancelled, or another execution owns the workflow now. */
+async function fenceError(ctx: WorkflowContext): Promise<WorkbookError> {
+  const row = await db().getWorkflow(ctx.workflowID);
+  return row?.status === 'CANCELLED' ? new WorkflowCancelledError(ctx.workflowID) : new WorkflowFencedError(ctx.workflowID);
+}
+
+async function record(ctx: WorkflowContext, op: OperationRow): Promise<void> {
+  hooks.beforeRecord?.(ctx.workflowID, op.functionID, op.functionName);
+  if (!(await db().recordOperation(op, fenceOf(ctx)))) throw await fenceError(ctx);
+  hooks.afterRecord?.(ctx.workflowID, op.functionID, op.functionName);
+}
+
+/** Runs a step inside a workflow: replay its recorded outcome (promise 2), or run it with retries and record it. */
+export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: AnyFn, args: unknown[]): Promise<R> {
+  const ctx = currentContext();
+  if (!ctx || ctx.step) return fn(...args); // outside a workflow, or inside another step: a plain call
+  if (ctx.cancelled) throw new WorkflowCancelledError(ctx.workflowID);
+  const functionID = ctx.nextFunctionID++;
+  const rec = takeRecorded(ctx, functionID, name);
+  if (rec) {
+    if (rec.error !== null) throw deserializeError(rec.error);
+    return deserialize<R>(rec.output);
+  }
+  const startedAt = Date.now();
+  let attempts = 0;
+  let output: string | null = null;
+  let error: string | null = null;
+  let thrown: unknown;
+  const maxAttempts = config.retriesAllowed ? config.maxAttempts : 1;
+  try {
+    const value = await withRetries(name, config, (n) => {
+      attempts = n;
+      return contextStore.run({ ...ctx, step: { stepID: functionID, currentAttempt: n, maxAttempts } }, () => fn(...args));
+    });
+    output = serialize(value, `the result of step ${name}`);
+  } catch (err) {
+    thrown = err;
+    error = serializeError(err);
+  }
+  await record(ctx, {
+    workflowID: ctx.workflowID, functionID, functionName: name, output, error, childWorkflowID: null, attempts,
+    startedAtEpochMs: startedAt, completedAtEpochMs: Date.now(),
+  });
+  if (thrown !== undefined) throw thrown;
+  // The value goes through JSON on the first run too, so a replay returns exactly what this run did.
+  return deserialize<R>(output);
+}
+
+/** Runs the workflow function in this process and records its outcome, fenced by its attempt. */
+function execute(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
+  const run = async (): Promise<LocalOutcome> => {
+    const recorded = fresh ? [] : await db().loadOperations(id);
+    const ctx: WorkflowContext = {
+      workflowID: id, workflowName: reg.name, attempt, executorID: state.executorID, nextFunctionID: 0,
+      recorded: new Map(recorded.map((r) => [r.functionID, r])), cancelled: false,
+    };
+    if (!fresh) log.debug(`workflow ${id}: execution attempt ${attempt}, ${recorded.length} recorded outcomes to replay`);
+    state.contexts.set(id, ctx);
+    let outcome: LocalOutcome;
+    let output: string | null = null;
+    let error: string | null = null;
+    try {
+      const value = await contextStore.run(ctx, () => reg.fn(...args));
+      output = serialize(value, `the result of workflow ${reg.name}`);
+      outcome = { kind: 'success', value: deserialize(output) };
+    } catch (err) {
+      if (err instanceof WorkflowFencedError || err instanceof WorkflowCancelledError) return { kind: 'elsewhere' };
+      error = serializeError(err);
+      outcome = { kind: 'error', error: err };
+    } finally {
+      state.contexts.delete(id);
+    }
+    const fence = fenceOf(ctx);
+    const ok = await db().finishWorkflow(id, outcome.kind === 'success' ? 'SUCCESS' : 'ERROR', output, error, fence, Date.now());
+    return ok ? outcome : { kind: 'elsewhere' };
+  };
+  const p = run().finally(() => state.running.delete(id));
+  p.catch((err) => log.warn(`workflow ${id}: the engine could not finish this execution (${(err as Error).message}); it stays PENDING and is recovered on the next start`));
+  state.running.set(id, p);
+  return p;
+}
+
+/**
+ * Takes a PENDING workflow whose owner is gone and runs it here (promise 6): one more recovery
+ * attempt, or the dead letter past the maximum. Returns null when another process got it first.
+ */
+export async function claim(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
+  const attempt = await db().claimWorkflow(row.workflowID, row.recoveryAttempts, state.executorID, Date.now());
+  if (attempt === null) return null;
+  if (attempt > reg.maxRecoveryAttempts + 1) {
+    await db().setStatus(row.workflowID, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', ['PENDING'], {
+      now: Date.now(), fence: { executorID: state.executorID, attempt },
+    });
+    log.warn(new MaxRecoveryAttemptsExceededError(row.workflowID, reg.maxRecoveryAttempts).message);
+    return 'parked';
+  }
+  log.info(`workflow ${row.workflowID} (${reg.name}): recovering, execution attempt ${attempt} of at most ${reg.maxRecoveryAttempts + 1}`);
+  execute(reg, row.workflowID, deserialize<unknown[]>(row.inputs) ?? [], attempt, false);
+  return 'claimed';
+}
+
+/** A handle on a PENDING workflow: run it here if its owner is gone, else leave it to its owner. */
+async function attach(reg: WorkflowRegistration, row: WorkflowRow): Promise<WorkflowHandle<unknown>> {
+  if (row.name !== reg.name) throw new WorkflowConflictError(row.workflowID, row.name, reg.name);
+  if ((row.status === 'PENDING' || row.status === 'ENQUEUED') && !state.running.has(row.workflowID) && !(await ownerAlive(row))) {
+    await claim(reg, row);
+  }
+  return new WorkflowHandle(row.workflowID);
+}
+
+/** Starts a workflow, or attaches to the one with that id (promise 1). Inside a workflow it is a child. */
+export async function startWorkflow<R>(reg: WorkflowRegistration, args: unknown[], workflowID?: string): Promise<WorkflowHandle<R>> {
+  const parent = currentContext();
+  const inWorkflow = parent !== undefined && parent.step === undefined;
+  let functionID = -1;
+  let recorded: OperationRow | undefined;
+  if (inWorkflow) {
+    functionID = parent.nextFunctionID++;
+    recorded = takeRecorded(parent, functionID, reg.name);
+    // The child's id comes from the parent's id and the function id: a replay finds the same child.
+    workflowID = recorded?.childWorkflowID ?? workflowID ?? `${parent.workflowID}-${functionID}`;
+  }
+  const id = workflowID ?? randomUUID();
+  const inputs = serialize(args, `the inputs of workflow ${reg.name}`);
+  const now = Date.now();
+  const { row, created } = await db().insertWorkflow({
+    workflowID: id, name: reg.name, inputs, executorID: state.executorID, applicationID: state.appName,
+    applicationVersion: state.applicationVersion, parentWorkflowID: inWorkflow ? parent.workflowID : null, now,
+  });
+  let handle: WorkflowHandle<R>;
+  if (created) {
+    execute(reg, id, deserialize<unknown[]>(inputs) ?? [], 1, true);
+    handle = new WorkflowHandle<R>(id);
+  } else {
+    handle = (await attach(reg, row)) as WorkflowHandle<R>;
+  }
+  if (inWorkflow && !recorded) {
+    await record(parent, {
+      workflowID: parent.workflowID, functionID, functionName: reg.name, output: null, error: null, childWorkflowID: id,
+      attempts: 1, startedAtEpochMs: now, completedAtEpochMs: Date.now(),
+    });
+  }
+  return handle;
+}
+
+function outcomeOf(row: WorkflowRow): LocalOutcome | undefined {
+  switch (row.status) {
+    case 'SUCCESS':
+      return { kind: 'success', value: deserialize(row.output) };
+    case 'ERROR':
+      return { kind: 'error', error: deserializeError(row.error ?? '{"name":"Error","message":"unknown error"}') };
+    case 'CANCELLED':
+      return { kind: 'error', error: new WorkflowCancelledError(row.workflowID) };
+    case 'MAX_RECOVERY_ATTEMPTS_EXCEEDED': {
+      const max = state.workflows.get(row.name)?.maxRecoveryAttempts ?? row.recoveryAttempts - 2;
+      return { kind: 'error', error: new MaxRecoveryAttemptsExceededError(row.workflowID, max) };
+    }
+    default:
+      return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class WorkflowHandle<R> {
+  constructor(readonly workflowID: string) {}
+
+  /** The workflow's row as stored now (see DBOS.getWorkflowStatus). */
+  async getStatus(): Promise<WorkflowRow | undefined> {
+    return db().getWorkflow(this.workflowID);
+  }
+
+  /**
+   * Waits for the outcome: from the execution in this process when there is one, else from the
+   * database (polling with backoff). A PENDING workflow whose owner died is taken over here.
+   */
+  async getResult(): Promise<R> {
+    for (let wait = 5; ; wait = Math.min(wait * 2, 500)) {
+      const local = state.running.get(this.workflowID);
+      const o = local ? await local : undefined;
+      if (o && o.kind !== 'elsewhere') return unwrap<R>(o);
+      const row = await db().getWorkflow(this.workflowID);
+      if (!row) throw new WorkbookError('NOT_FOUND', `No workflow with id ${this.workflowID}. Check the id (DBOS.listWorkflows shows them).`);
+      const done = outcomeOf(row);
+      if (done) return unwrap<R>(done);
+      const reg = state.workflows.get(row.name);
+      if (reg && !state.running.has(row.workflowID) && !(await ownerAlive(row))) await claim(reg, row);
+      if (!state.running.has(this.workflowID)) await sleep(wait);
+    }
+  }
+}
+
+function unwrap<R>(o: LocalOutcome): R {
+  if (o.kind === 'error') throw o.error;
+  return (o as { value: R }).value;
+}
+
+export { outcomeOf };

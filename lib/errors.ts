@@ -1,0 +1,150 @@
+// Every error the workbook throws on purpose. Each one takes facts (ids, names, values), builds a
+// message that names the problem and ends with the fix, and keeps the original error as `cause`.
+// Messages never contain a password: URLs pass through redactUrl() before they get here.
+
+export class WorkbookError extends Error {
+  constructor(
+    /** a stable code a test or a script can match on */
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad configuration: an option, an environment variable, a flag. */
+export class ConfigError extends WorkbookError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
+/** DATABASE_URL (or another database location) cannot be used as given. */
+export class DatabaseUrlError extends WorkbookError {
+  constructor(redactedUrl: string, problem: string) {
+    super(
+      'DATABASE_URL',
+      `DATABASE_URL ${redactedUrl} is not usable: ${problem}. ` +
+        'Expected postgres://user:password@host:5432/database; unset DATABASE_URL to use SQLite.',
+    );
+  }
+}
+
+/** The database is there but we cannot open, reach or log in to it. */
+export class DatabaseConnectionError extends WorkbookError {
+  constructor(where: string, problem: string, fix: string, cause?: unknown) {
+    super('DB_CONNECT', `cannot use the database at ${where}: ${problem}. ${fix}`, { cause });
+  }
+}
+
+/** A step result, workflow input or output that JSON cannot carry faithfully. */
+export class NotSerializableError extends WorkbookError {
+  constructor(what: string, path: string, problem: string) {
+    super(
+      'NOT_SERIALIZABLE',
+      `${what} cannot be stored as JSON: ${problem} at ${path}. ` +
+        'Return plain data (strings, numbers, booleans, null, arrays, plain objects): ' +
+        'convert BigInt to a string, drop functions, break cycles, use null instead of undefined in arrays.',
+    );
+  }
+}
+
+/** Promise 4: the step found at a function id is not the one recorded there. */
+export class UnexpectedStepError extends WorkbookError {
+  constructor(
+    readonly workflowID: string,
+    readonly functionID: number,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(
+      'NONDETERMINISTIC',
+      `During execution of workflow ${workflowID} step ${functionID}, function ${found} was called ` +
+        `but ${expected} was recorded there. Check that your workflow is deterministic: the code between ` +
+        'steps must call the same steps in the same order on every run (a renamed step counts as another step).',
+    );
+  }
+}
+
+/** A PENDING workflow whose name no longer exists in the code, found at recovery. */
+export class WorkflowNotRegisteredError extends WorkbookError {
+  constructor(
+    readonly workflowID: string,
+    readonly workflowName: string,
+    known: string[],
+  ) {
+    super(
+      'NOT_REGISTERED',
+      `Workflow ${workflowID} is PENDING under the name "${workflowName}", but no workflow of that name is ` +
+        `registered (known: ${known.length ? known.join(', ') : 'none'}). It was left PENDING, nothing is lost. ` +
+        'Register it again under its old name to recover it, or cancel it (DBOS.cancelWorkflow).',
+    );
+  }
+}
+
+/** Two different workflows asked for the same workflow id. */
+export class WorkflowConflictError extends WorkbookError {
+  constructor(workflowID: string, recordedName: string, requestedName: string) {
+    super(
+      'ID_CONFLICT',
+      `Workflow id ${workflowID} belongs to workflow "${recordedName}", not "${requestedName}". ` +
+        'Use another workflow id, or start the workflow it belongs to.',
+    );
+  }
+}
+
+/** Promise 5: a step ran out of attempts. Keeps every attempt's error, as DBOS does. */
+export class MaxStepRetriesError extends WorkbookError {
+  constructor(
+    readonly stepName: string,
+    readonly maxAttempts: number,
+    readonly errors: Error[],
+  ) {
+    super(
+      'MAX_STEP_RETRIES',
+      `Step ${stepName} has exceeded its maximum of ${maxAttempts} retries. Previous errors: ` +
+        errors.map((e, i) => `Error ${i + 1}: ${e.message}`).join(' '),
+    );
+  }
+}
+
+/** Promise 6: the dead letter. */
+export class MaxRecoveryAttemptsExceededError extends WorkbookError {
+  constructor(
+    readonly workflowID: string,
+    readonly maxRecoveryAttempts: number,
+  ) {
+    super(
+      'MAX_RECOVERY_ATTEMPTS_EXCEEDED',
+      `Workflow ${workflowID} has exceeded its maximum of ${maxRecoveryAttempts} execution or recovery attempts. ` +
+        'Further attempts to execute or recover it will fail. Find out why it keeps dying, then resume it on ' +
+        `purpose: DBOS.resumeWorkflow("${workflowID}").`,
+    );
+  }
+}
+
+export class WorkflowCancelledError extends WorkbookError {
+  constructor(readonly workflowID: string) {
+    super('CANCELLED', `Workflow ${workflowID} has been cancelled. Resume it with DBOS.resumeWorkflow to run it again.`);
+  }
+}
+
+/**
+ * Internal control flow: another execution now owns this workflow (it was recovered elsewhere, or
+ * cancelled and resumed), so this one must stop without writing anything. As a user you should
+ * never see this: getResult() waits for the owner's outcome instead.
+ */
+export class WorkflowFencedError extends WorkbookError {
+  constructor(readonly workflowID: string) {
+    super('FENCED', `Workflow ${workflowID} is now executed elsewhere; this execution stopped without writing.`);
+  }
+}
+
+/** A failure injected on purpose by lib/faults.ts. */
+export class InjectedFailure extends WorkbookError {
+  constructor(site: string, seed: number) {
+    super('INJECTED', `Simulated failure at ${site} (seed=${seed})`);
+  }
+}

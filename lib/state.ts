@@ -1,0 +1,65 @@
+// What one engine process holds: its database, its executor id, the registered workflows, and the
+// executions running here. Everything durable is in the database; this is only the live part.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { WorkflowContext } from './context.js';
+import { ConfigError } from './errors.js';
+import type { ResolvedStepConfig } from './retry.js';
+import type { SystemDatabase } from './storage/types.js';
+import { pidAlive } from './pid.js';
+import type { WorkflowRow } from './storage/types.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFn = (...args: any[]) => Promise<any>;
+
+export interface WorkflowRegistration {
+  name: string;
+  fn: AnyFn;
+  /** recoveries allowed after the first run (default 100, as DBOS) */
+  maxRecoveryAttempts: number;
+}
+
+export interface StepRegistration {
+  name: string;
+  config: ResolvedStepConfig;
+}
+
+/** How one execution ended, as seen by the process that ran it. */
+export type LocalOutcome =
+  | { kind: 'success'; value: unknown }
+  | { kind: 'error'; error: unknown }
+  /** another execution owns the workflow now: read the outcome from the database */
+  | { kind: 'elsewhere' };
+
+export const state = {
+  db: undefined as SystemDatabase | undefined,
+  appName: '',
+  applicationVersion: '1',
+  executorID: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+  /** an executor whose heartbeat is older than this is dead (ms) */
+  leaseMs: 10_000,
+  heartbeatMs: 2_000,
+  workflows: new Map<string, WorkflowRegistration>(),
+  /** executions running in this process, by workflow id */
+  running: new Map<string, Promise<LocalOutcome>>(),
+  contexts: new Map<string, WorkflowContext>(),
+};
+
+export function db(): SystemDatabase {
+  if (!state.db) throw new ConfigError('The engine is not launched: call DBOS.setConfig({ name }) and await DBOS.launch() first.');
+  return state.db;
+}
+
+/**
+ * Is the executor that owns this PENDING workflow alive? Ours counts as alive only while the
+ * execution runs here. Another one is dead when its process is gone (same host) or its heartbeat
+ * is older than the lease (any host).
+ */
+export async function ownerAlive(row: WorkflowRow): Promise<boolean> {
+  if (!row.executorID) return false;
+  if (row.executorID === state.executorID) return state.running.has(row.workflowID);
+  const ex = await db().getExecutor(row.executorID);
+  if (!ex) return false;
+  if (ex.hostname === hostname() && !pidAlive(ex.pid)) return false;
+  return Date.now() - ex.heartbeatAt < state.leaseMs;
+}

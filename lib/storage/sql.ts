@@ -1,0 +1,223 @@
+// The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
+// Driver (how to run a statement) and its schema prefix; every query lives here, once.
+import { MIGRATIONS, renderStatements } from './schema.js';
+import type {
+  AppDatabase,
+  ExecutorRow,
+  Fence,
+  ListFilter,
+  NewWorkflow,
+  OperationRow,
+  SystemDatabase,
+  WorkflowRow,
+  WorkflowStatusValue,
+} from './types.js';
+
+export interface Statement {
+  sql: string;
+  params?: unknown[];
+}
+
+/** What a dialect must provide. SQL uses `?` placeholders; the driver adapts them. */
+export interface Driver {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly description: string;
+  /** 'dbos.' on PostgreSQL, '' on SQLite */
+  readonly schemaPrefix: string;
+  /** runs a statement, returns the number of rows it changed */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  all<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** runs statements in one transaction */
+  transaction(statements: Statement[]): Promise<void>;
+  /** runs `fn` holding a lock that only one migrating process can hold at a time */
+  withMigrationLock(fn: () => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Raw = Record<string, unknown>;
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+function toWorkflowRow(r: Raw): WorkflowRow {
+  return {
+    workflowID: String(r.workflow_uuid),
+    status: r.status as WorkflowStatusValue,
+    name: String(r.name),
+    inputs: str(r.inputs),
+    output: str(r.output),
+    error: str(r.error),
+    executorID: str(r.executor_id),
+    applicationID: str(r.application_id),
+    applicationVersion: str(r.application_version),
+    recoveryAttempts: num(r.recovery_attempts),
+    parentWorkflowID: str(r.parent_workflow_id),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toOperationRow(r: Raw): OperationRow {
+  return {
+    workflowID: String(r.workflow_uuid),
+    functionID: num(r.function_id),
+    functionName: String(r.function_name),
+    output: str(r.output),
+    error: str(r.error),
+    childWorkflowID: str(r.child_workflow_id),
+    attempts: num(r.attempts),
+    startedAtEpochMs: num(r.started_at_epoch_ms),
+    completedAtEpochMs: num(r.completed_at_epoch_ms),
+  };
+}
+
+const FENCE = `status = 'PENDING' AND executor_id = ? AND recovery_attempts = ?`;
+
+export class SqlSystemDatabase implements SystemDatabase {
+  readonly dialect;
+  readonly description;
+  readonly app: AppDatabase;
+  private readonly S: string;
+
+  constructor(private readonly d: Driver) {
+    this.dialect = d.dialect;
+    this.description = d.description;
+    this.S = d.schemaPrefix;
+    this.app = {
+      dialect: d.dialect,
+      exec: async (sql) => void (await d.run(sql)),
+      query: (sql, params) => d.all(sql, params),
+      batch: (statements) => d.transaction(statements),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    const S = this.S;
+    await this.d.withMigrationLock(async () => {
+      await this.d.run(`CREATE TABLE IF NOT EXISTS ${S}workbook_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`);
+      const done = new Set((await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`)).map((r) => num(r.version)));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await this.d.transaction([
+          ...renderStatements(m, S).map((sql) => ({ sql })),
+          { sql: `INSERT INTO ${S}workbook_migrations (version, applied_at) VALUES (?, ?)`, params: [m.version, Date.now()] },
+        ]);
+      }
+    });
+  }
+
+  async insertWorkflow(w: NewWorkflow): Promise<{ row: WorkflowRow; created: boolean }> {
+    const changed = await this.d.run(
+      `INSERT INTO ${this.S}workflow_status (workflow_uuid, status, name, inputs, executor_id, application_id,
+         application_version, recovery_attempts, parent_workflow_id, created_at, updated_at)
+       VALUES (?, 'PENDING', ?, ?, ?, ?, ?, 1, ?, ?, ?)
+       ON CONFLICT (workflow_uuid) DO NOTHING`,
+      [w.workflowID, w.name, w.inputs, w.executorID, w.applicationID, w.applicationVersion, w.parentWorkflowID, w.now, w.now],
+    );
+    if (changed === 1) {
+      const row: WorkflowRow = {
+        workflowID: w.workflowID, status: 'PENDING', name: w.name, inputs: w.inputs, output: null, error: null,
+        executorID: w.executorID, applicationID: w.applicationID, applicationVersion: w.applicationVersion,
+        recoveryAttempts: 1, parentWorkflowID: w.parentWorkflowID, createdAt: w.now, updatedAt: w.now,
+      };
+      return { row, created: true };
+    }
+    const row = await this.getWorkflow(w.workflowID);
+    if (!row) throw new Error(`workflow ${w.workflowID} vanished between insert and read`);
+    return { row, created: false };
+  }
+
+  async getWorkflow(workflowID: string): Promise<WorkflowRow | undefined> {
+    const rows = await this.d.all<Raw>(`SELECT * FROM ${this.S}workflow_status WHERE workflow_uuid = ?`, [workflowID]);
+    return rows[0] ? toWorkflowRow(rows[0]) : undefined;
+  }
+
+  async claimWorkflow(workflowID: string, seenAttempts: number, executorID: string, now: number): Promise<number | null> {
+    const changed = await this.d.run(
+      `UPDATE ${this.S}workflow_status SET recovery_attempts = recovery_attempts + 1, executor_id = ?, updated_at = ?
+       WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,
+      [executorID, now, workflowID, seenAttempts],
+    );
+    return changed === 1 ? seenAttempts + 1 : null;
+  }
+
+  async loadOperations(workflowID: string): Promise<OperationRow[]> {
+    const rows = await this.d.all<Raw>(
+      `SELECT * FROM ${this.S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
+      [workflowID],
+    );
+    return rows.map(toOperationRow);
+  }
+
+  async recordOperation(op: OperationRow, fence: Fence): Promise<boolean> {
+    // One statement: the insert happens only while this execution still owns the workflow.
+    const changed = await this.d.run(
+      `INSERT INTO ${this.S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
+         child_workflow_id, attempts, started_at_epoch_ms, completed_at_epoch_ms)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+       WHERE EXISTS (SELECT 1 FROM ${this.S}workflow_status WHERE workflow_uuid = ? AND ${FENCE})
+       ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
+      [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts,
+        op.startedAtEpochMs, op.completedAtEpochMs, op.workflowID, fence.executorID, fence.attempt],
+    );
+    return changed === 1;
+  }
+
+  async finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean> {
+    const changed = await this.d.run(
+      `UPDATE ${this.S}workflow_status SET status = ?, output = ?, error = ?, updated_at = ?
+       WHERE workflow_uuid = ? AND ${FENCE}`,
+      [status, output, error, now, workflowID, fence.executorID, fence.attempt],
+    );
+    return changed === 1;
+  }
+
+  async setStatus(workflowID: string, status: WorkflowStatusValue, from: WorkflowStatusValue[], opts: { resetAttempts?: boolean; now: number; fence?: Fence }): Promise<boolean> {
+    const params: unknown[] = [status, opts.now, workflowID, ...from];
+    let sql = `UPDATE ${this.S}workflow_status SET status = ?, updated_at = ?${opts.resetAttempts ? ', recovery_attempts = 0, executor_id = NULL' : ''}
+       WHERE workflow_uuid = ? AND status IN (${from.map(() => '?').join(', ')})`;
+    if (opts.fence) {
+      sql += ' AND executor_id = ? AND recovery_attempts = ?';
+      params.push(opts.fence.executorID, opts.fence.attempt);
+    }
+    return (await this.d.run(sql, params)) === 1;
+  }
+
+  async listWorkflows(f: ListFilter): Promise<WorkflowRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const inList = (col: string, values: unknown[]) => {
+      where.push(`${col} IN (${values.map(() => '?').join(', ')})`);
+      params.push(...values);
+    };
+    if (f.workflowIDs) inList('workflow_uuid', f.workflowIDs.length ? f.workflowIDs : [null]);
+    if (f.status !== undefined) inList('status', ([] as string[]).concat(f.status));
+    if (f.workflowName !== undefined) (where.push('name = ?'), params.push(f.workflowName));
+    if (f.applicationID !== undefined) (where.push('application_id = ?'), params.push(f.applicationID));
+    if (f.startTime !== undefined) (where.push('created_at >= ?'), params.push(f.startTime));
+    if (f.endTime !== undefined) (where.push('created_at <= ?'), params.push(f.endTime));
+    let sql = `SELECT * FROM ${this.S}workflow_status`;
+    if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
+    sql += ` ORDER BY created_at ${f.sortDesc ? 'DESC' : 'ASC'}, workflow_uuid`;
+    if (f.limit !== undefined || f.offset !== undefined) (sql += ' LIMIT ?', params.push(f.limit ?? Number.MAX_SAFE_INTEGER));
+    if (f.offset !== undefined) (sql += ' OFFSET ?', params.push(f.offset));
+    return (await this.d.all<Raw>(sql, params)).map(toWorkflowRow);
+  }
+
+  async upsertExecutor(e: ExecutorRow): Promise<void> {
+    await this.d.run(
+      `INSERT INTO ${this.S}executors (executor_id, hostname, pid, heartbeat_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+      [e.executorID, e.hostname, e.pid, e.heartbeatAt],
+    );
+  }
+
+  async getExecutor(executorID: string): Promise<ExecutorRow | undefined> {
+    const rows = await this.d.all<Raw>(`SELECT * FROM ${this.S}executors WHERE executor_id = ?`, [executorID]);
+    const r = rows[0];
+    return r && { executorID: String(r.executor_id), hostname: String(r.hostname), pid: num(r.pid), heartbeatAt: num(r.heartbeat_at) };
+  }
+
+  close(): Promise<void> {
+    return this.d.close();
+  }
+}

@@ -1,0 +1,118 @@
+// One storage interface, two small implementations (sqlite.ts, postgres.ts). A difference between
+// them is a named capability, never an `if (sqlite)` in the engine.
+
+export type WorkflowStatusValue =
+  | 'PENDING'
+  | 'ENQUEUED'
+  | 'SUCCESS'
+  | 'ERROR'
+  | 'CANCELLED'
+  | 'MAX_RECOVERY_ATTEMPTS_EXCEEDED';
+
+export const TERMINAL: ReadonlySet<string> = new Set(['SUCCESS', 'ERROR']);
+
+/** A workflow_status row, in camelCase. Times are epoch milliseconds, as DBOS stores them. */
+export interface WorkflowRow {
+  workflowID: string;
+  status: WorkflowStatusValue;
+  name: string;
+  inputs: string | null;
+  output: string | null;
+  error: string | null;
+  executorID: string | null;
+  applicationID: string | null;
+  applicationVersion: string | null;
+  recoveryAttempts: number;
+  parentWorkflowID: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An operation_outputs row: the recorded outcome of one step (or child workflow start). */
+export interface OperationRow {
+  workflowID: string;
+  functionID: number;
+  functionName: string;
+  output: string | null;
+  error: string | null;
+  childWorkflowID: string | null;
+  /** how many times the step's function ran before this outcome (our addition to DBOS's columns) */
+  attempts: number;
+  startedAtEpochMs: number;
+  completedAtEpochMs: number;
+}
+
+/** Who may write for a workflow: its owner executor at its current execution attempt. */
+export interface Fence {
+  executorID: string;
+  attempt: number;
+}
+
+export interface NewWorkflow {
+  workflowID: string;
+  name: string;
+  inputs: string | null;
+  executorID: string;
+  applicationID: string;
+  applicationVersion: string;
+  parentWorkflowID: string | null;
+  now: number;
+}
+
+export interface ListFilter {
+  workflowIDs?: string[];
+  status?: string | string[];
+  workflowName?: string;
+  applicationID?: string;
+  /** created at or after, epoch ms */
+  startTime?: number;
+  /** created at or before, epoch ms */
+  endTime?: number;
+  limit?: number;
+  offset?: number;
+  sortDesc?: boolean;
+}
+
+export interface ExecutorRow {
+  executorID: string;
+  hostname: string;
+  pid: number;
+  heartbeatAt: number;
+}
+
+/** The lessons' own tables. `?` placeholders on both databases. */
+export interface AppDatabase {
+  readonly dialect: 'sqlite' | 'postgres';
+  exec(sql: string): Promise<void>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** runs the statements in one transaction, in order */
+  batch(statements: { sql: string; params?: unknown[] }[]): Promise<void>;
+}
+
+export interface SystemDatabase {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** where it is, safe to print (password masked) */
+  readonly description: string;
+  readonly app: AppDatabase;
+  migrate(): Promise<void>;
+  /** Inserts the workflow as PENDING with recovery_attempts 1, unless the id exists (promise 1). */
+  insertWorkflow(w: NewWorkflow): Promise<{ row: WorkflowRow; created: boolean }>;
+  getWorkflow(workflowID: string): Promise<WorkflowRow | undefined>;
+  /**
+   * Takes a PENDING workflow for a new execution: recovery_attempts + 1 and executor_id = ours, if
+   * nobody changed it since we read `seenAttempts` (compare-and-set). Returns the new attempt or null.
+   */
+  claimWorkflow(workflowID: string, seenAttempts: number, executorID: string, now: number): Promise<number | null>;
+  /** All recorded outcomes of a workflow, in one query. */
+  loadOperations(workflowID: string): Promise<OperationRow[]>;
+  /** Records a step's outcome if the fence still holds; false when another execution owns it now. */
+  recordOperation(op: OperationRow, fence: Fence): Promise<boolean>;
+  /** Final status and output/error, if the fence still holds. */
+  finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean>;
+  /** Status change for cancel, park and resume; only from one of `from`. */
+  setStatus(workflowID: string, status: WorkflowStatusValue, from: WorkflowStatusValue[], opts: { resetAttempts?: boolean; now: number; fence?: Fence }): Promise<boolean>;
+  listWorkflows(filter: ListFilter): Promise<WorkflowRow[]>;
+  upsertExecutor(e: ExecutorRow): Promise<void>;
+  getExecutor(executorID: string): Promise<ExecutorRow | undefined>;
+  close(): Promise<void>;
+}
