@@ -99,6 +99,11 @@ export async function ensureEmbeddedPostgres(dir: string): Promise<EmbeddedServe
   const result = await withLock(`${dir}.lock`, async () => {
     let running = runningServer(dir);
     if (!running) {
+      if (isRoot && spawnSync('test', ['-x', resolve(dir, '..')], runAs()).status !== 0) {
+        throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`,
+          `as root the server runs as the "postgres" user, who cannot enter ${resolve(dir, '..')}`,
+          'Let other users enter that directory (chmod o+x on it and its parents), move the checkout out of /root, or set DATABASE_URL to a server of your own.');
+      }
       if (!existsSync(join(dir, 'PG_VERSION'))) {
         log.info(`embedded PostgreSQL: initialising ${dir} (first run only)`);
         rmSync(dir, { recursive: true, force: true }); // a half-made directory from an interrupted init

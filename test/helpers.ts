@@ -1,0 +1,81 @@
+// Shared test helpers: the databases to run on, a fresh database per test, and experiments run as
+// real child processes.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import type { DatabaseChoice } from '../lib/config.js';
+import { PROJECT_ROOT } from '../lib/config.js';
+import { ensureDatabase } from '../lib/storage/embedded-pg.js';
+
+export type DbKind = 'sqlite' | 'postgres';
+
+/** Both databases, unless WORKBOOK_TEST_DB names one. */
+export const DATABASES: DbKind[] = (['sqlite', 'postgres'] as const).filter(
+  (k) => !process.env.WORKBOOK_TEST_DB || process.env.WORKBOOK_TEST_DB === k,
+);
+
+export function tempDir(prefix = 'workbook-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A database nobody else uses: a new SQLite file, or a new database on the test server. */
+export async function freshDatabase(kind: DbKind): Promise<{ choice: DatabaseChoice; env: Record<string, string> }> {
+  if (kind === 'sqlite') {
+    const dir = tempDir();
+    const file = join(dir, 'test.db');
+    // The directory is also the data dir, so an experiment's own files land there too.
+    return { choice: { kind: 'sqlite', file }, env: { WORKBOOK_SQLITE_FILE: file, WORKBOOK_DATA_DIR: dir, WORKBOOK_DB: 'sqlite' } };
+  }
+  const url = await ensureDatabase(inject('pgAdminUrl'), `t_${randomBytes(6).toString('hex')}`);
+  return { choice: { kind: 'postgres', url }, env: { DATABASE_URL: url, WORKBOOK_DB: 'pg', WORKBOOK_DATA_DIR: tempDir() } };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a TypeScript file (relative to the project root) as a real child process with tsx.
+ * `onLine` sees each stdout/stderr line as it arrives (to kill the child at a marker).
+ */
+export function runScript(
+  file: string,
+  env: Record<string, string | undefined> = {},
+  opts: { args?: string[]; timeoutMs?: number; onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, file), ...(opts.args ?? [])], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, WORKBOOK_LOG: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const lines = (chunk: Buffer, sink: (s: string) => void) => {
+      const text = chunk.toString();
+      sink(text);
+      if (opts.onLine) for (const l of text.split('\n')) if (l) opts.onLine(l, child);
+    };
+    child.stdout.on('data', (c) => lines(c, (s) => (stdout += s)));
+    child.stderr.on('data', (c) => lines(c, (s) => (stderr += s)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The value printed after "RESULT: " (the lessons' marker), parsed as JSON. */
+export function resultOf(r: RunResult): unknown {
+  const m = /^RESULT: (.*)$/m.exec(r.stdout);
+  if (!m) throw new Error(`no RESULT line (exit ${r.code}, signal ${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return JSON.parse(m[1]);
+}
