@@ -54,7 +54,12 @@ class SqliteDriver implements Driver {
   }
 
   async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.prepare(sql).all(...params) as T[];
+    const stmt = this.prepare(sql);
+    if (!stmt.reader) {
+      stmt.run(...params); // an UPDATE or DELETE sent through query(): run it, no rows to return
+      return [];
+    }
+    return stmt.all(...params) as T[];
   }
 
   async transaction(statements: Statement[]): Promise<void> {
