@@ -21,6 +21,8 @@ import type { Fence, OperationRow, WorkflowRow } from './storage/types.js';
 export const hooks: {
   beforeRecord?: (workflowID: string, functionID: number, name: string) => void;
   afterRecord?: (workflowID: string, functionID: number, name: string) => void;
+  /** right before each attempt of a step's function runs (never on replay): lets the harness count executions */
+  beforeStep?: (workflowID: string, functionID: number, name: string, attempt: number) => void;
 } = {};
 
 const fenceOf = (ctx: WorkflowContext): Fence => ({ executorID: ctx.executorID, attempt: ctx.attempt });
@@ -66,6 +68,7 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
   try {
     const value = await withRetries(name, config, (n) => {
       attempts = n;
+      hooks.beforeStep?.(ctx.workflowID, functionID, name, n);
       return contextStore.run({ ...ctx, step: { stepID: functionID, currentAttempt: n, maxAttempts } }, () => fn(...args));
     });
     output = serialize(value, `the result of step ${name}`);
