@@ -2,7 +2,7 @@
 // real child processes.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -17,8 +17,11 @@ export const DATABASES: DbKind[] = (['sqlite', 'postgres'] as const).filter(
   (k) => !process.env.WORKBOOK_TEST_DB || process.env.WORKBOOK_TEST_DB === k,
 );
 
+/** A new temporary directory that other users may enter (as root, PostgreSQL runs as "postgres"). */
 export function tempDir(prefix = 'workbook-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 /** A database nobody else uses: a new SQLite file, or a new database on the test server. */

@@ -86,7 +86,10 @@ function runningServer(dir: string): { pid: number; port: number } | undefined {
   const lines = readFileSync(file, 'utf8').split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (pidAlive(pid) && port > 0) return { pid, port };
+  // A pid can be reused by another program after a crash: on Linux, check that it is a postgres.
+  const comm = `/proc/${pid}/comm`;
+  const isPostgres = !existsSync('/proc/self/comm') || (existsSync(comm) && readFileSync(comm, 'utf8').trim() === 'postgres');
+  if (pidAlive(pid) && isPostgres && port > 0) return { pid, port };
   log.info(`embedded PostgreSQL: removing a stale postmaster.pid (process ${pid} is gone)`);
   rmSync(file, { force: true });
   return undefined;
