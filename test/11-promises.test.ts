@@ -202,6 +202,24 @@ for (const kind of DATABASES) {
       for (const n of [1, 2, 3, 4, 5]) expect((await DBOS.listWorkflowSteps(`c${n}`)).map((s) => s.output)).toEqual([n * 100 + 1, n * 100 + 2, n * 100 + 3, undefined]);
     });
 
+    it('listWorkflows filters by status list, name, time range, and sorts newest first', async () => {
+      const t0 = Date.now();
+      await DBOS.startWorkflow(chain, { workflowID: 'l1' })(1).then((h) => h.getResult());
+      await new Promise((r) => setTimeout(r, 5));
+      const t1 = Date.now();
+      await DBOS.startWorkflow(parkable, { workflowID: 'l2' })().then((h) => h.getResult());
+      flaky = { failures: 9 };
+      await DBOS.startWorkflow(retrying, { workflowID: 'l3' })().then((h) => h.getResult()).catch(() => undefined);
+      const ids = (rows: { workflowID: string }[]) => rows.map((r) => r.workflowID);
+      expect(ids(await DBOS.listWorkflows({ status: ['SUCCESS'] }))).toEqual(['l1', 'l2']);
+      expect(ids(await DBOS.listWorkflows({ status: ['ERROR', 'PENDING'] }))).toEqual(['l3']);
+      expect(ids(await DBOS.listWorkflows({ workflowName: 'parkable' }))).toEqual(['l2']);
+      expect(ids(await DBOS.listWorkflows({ startTime: t1 }))).toEqual(['l2', 'l3']);
+      expect(ids(await DBOS.listWorkflows({ startTime: t0, endTime: t1 - 1 }))).toEqual(['l1']);
+      expect(ids(await DBOS.listWorkflows({ sortDesc: true, limit: 2 }))).toEqual(['l3', 'l2']);
+      expect(ids(await DBOS.listWorkflows({ offset: 1 }))).toEqual(['l2', 'l3']);
+    });
+
     it('promise 8: the tables are plain, named as DBOS names them, with JSON text inside', async () => {
       await DBOS.startWorkflow(chain, { workflowID: 'inspect' })(7).then((h) => h.getResult());
       const app = DBOS.appDatabase;
