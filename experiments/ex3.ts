@@ -1,0 +1,174 @@
+/**
+ * ex3: a crash, recovery, and what happens when recovery keeps failing
+ * ====================================================================
+ *
+ * What it shows
+ *   The workflow (maxRecoveryAttempts 3) empties the users table, inserts page 1, then kills the
+ *   whole process with process.abort() with probability 0.5, then inserts page 2. Each insert is a
+ *   step, so it is checkpointed. Run it again after a crash: DBOS.launch() finds the workflow
+ *   PENDING with its process gone and runs it again from the top, but the recorded steps are
+ *   replayed (their outcome read back, nothing done), so page 1 is not inserted twice and the
+ *   table is not emptied again. Only the workflow code between steps runs again (here: the crash
+ *   draw), and the steps that never finished.
+ *
+ * Run it
+ *   npx tsx experiments/ex3.ts                       # once: it may crash (SIGABRT, exit 134)
+ *   while ! npx tsx experiments/ex3.ts; do echo "Restarting..."; sleep 1; done   # until it finishes
+ *   npm run loop -- ex3                              # the same, with a summary (scripts/loop.ts)
+ *   PostgreSQL: add --pg (npm run loop -- ex3 --pg), or WORKBOOK_DB=pg, or DATABASE_URL=postgres://...
+ *   Settings: WORKBOOK_SEED=7 (the failure stream), WORKBOOK_P_CRASH_AFTER_PAGE_1=0.5 (crash
+ *   chance), WORKBOOK_WAIT_MS=2000 (how long to wait for a workflow running elsewhere).
+ *
+ * What it prints
+ *   faults: seed=1 (WORKBOOK_SEED); crash-after-page-1=0.5 (WORKBOOK_P_CRASH_AFTER_PAGE_1)
+ *   no unfinished usersWorkflow: starting a new one            (first run)
+ *   step insertPage(1): ran now, 10 users inserted
+ *   [fault] CRASHING at crash-after-page-1 seed=1 attempt=1 ...   and the process dies
+ *   --- next run ---
+ *   launch() found workflow <id> PENDING with its process gone, and recovered it here
+ *   step insertPage(2): ran now, 10 users inserted
+ *   #0 analyzedAt  replayed from checkpoint ... #2 insertPage ran now ...
+ *   RESULT: {"workflowID":"...","how":"recovered","attempt":2,"users":20,...}
+ *
+ * The dead letter
+ *   With WORKBOOK_P_CRASH_AFTER_PAGE_1=1 every execution crashes. After the first run and 3
+ *   recoveries the next start parks the workflow as MAX_RECOVERY_ATTEMPTS_EXCEEDED: it prints how
+ *   to see it (SQL, DBOS.listWorkflows) and exits 1. Resume it on purpose, once the cause is fixed:
+ *     WORKBOOK_P_CRASH_AFTER_PAGE_1=1 npm run loop -- ex3 --max-runs 5     # 4 crashes, then parked
+ *     WORKBOOK_P_CRASH_AFTER_PAGE_1=0 npx tsx experiments/ex3.ts --resume <id>   # finishes, 20 users
+ *
+ * Why it works, and the traps it avoids
+ *   - The table is emptied in a step. Emptied by the workflow code, or by this program before it
+ *     starts, a recovery would wipe page 1, which is replayed and never inserted again: 10 users.
+ *   - analyzed_at is read in a step too, so every execution reuses the first one's value; a clock
+ *     read in workflow code would change on each execution (ex4 wants exactly that).
+ *   - The crash draw comes from (seed, site, execution attempt): a recovered run draws anew. Seeded
+ *     the same way on every run, a crash that happened once would happen at the same point forever.
+ *     The same seed still replays the same sequence of runs (see docs: WORKBOOK_SEED).
+ */
+import { databaseFromEnv, DBOS, Faults, fakeUsers, UsersTable, type RecoveryReport, type WorkflowHandle } from '../lib/index.js';
+import { ConfigError } from '../lib/errors.js';
+import { EXIT_FAILED, runLesson } from '../lib/lesson.js';
+
+const APP = 'ex3';
+const NAME = 'usersWorkflow';
+const faults = new Faults({ 'crash-after-page-1': 0.5 });
+const users = () => new UsersTable(DBOS.appDatabase, 'run');
+/** function ids of the steps whose bodies ran in this process (the others were replayed) */
+const ranHere = new Set<number>();
+
+// Step 1: the steps. Their bodies run only when not replayed, so they note that they ran.
+const readClock = DBOS.registerStep(async function analyzedAt() {
+  ranHere.add(DBOS.stepID!);
+  return new Date().toISOString();
+});
+
+const resetUsers = DBOS.registerStep(async function resetUsers() {
+  ranHere.add(DBOS.stepID!);
+  await users().create();
+  await users().truncate();
+  console.log('step resetUsers: ran now, users table emptied');
+});
+
+const insertPage = DBOS.registerStep(async function insertPage(page: number, analyzedAt: string) {
+  ranHere.add(DBOS.stepID!);
+  const list = fakeUsers(page);
+  await users().insertPage(list, DBOS.workflowID!, analyzedAt);
+  console.log(`step insertPage(${page}): ran now, ${list.length} users inserted`);
+  return list.length;
+});
+
+const countUsers = DBOS.registerStep(async function countUsers() {
+  ranHere.add(DBOS.stepID!);
+  return users().count();
+});
+
+// Step 2: the workflow. This code runs again on every execution; the steps above replay.
+const usersWorkflow = DBOS.registerWorkflow(
+  async function usersWorkflow() {
+    const analyzedAt = await readClock();
+    await resetUsers();
+    await insertPage(1, analyzedAt);
+    faults.crashHere('crash-after-page-1'); // the whole process dies here, with the site's chance
+    await insertPage(2, analyzedAt);
+    return countUsers();
+  },
+  { name: NAME, maxRecoveryAttempts: 3 },
+);
+
+// Step 3: find the workflow a crashed run left behind, or start a new one, and say why.
+function settings(): { resumeID?: string; waitMs: number } {
+  const i = process.argv.indexOf('--resume');
+  const resumeID = i >= 0 ? process.argv[i + 1] : undefined;
+  if (i >= 0 && (!resumeID || resumeID.startsWith('--'))) throw new ConfigError('--resume needs a workflow id: --resume <id> (DBOS.listWorkflows or the query printed for a parked workflow shows it).');
+  const raw = process.env.WORKBOOK_WAIT_MS ?? '2000';
+  if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`WORKBOOK_WAIT_MS=${raw} is not a wait: give a whole number of milliseconds, e.g. WORKBOOK_WAIT_MS=2000.`);
+  return { resumeID, waitMs: Number(raw) };
+}
+
+type Found = { handle: WorkflowHandle<number>; how: 'new' | 'recovered' | 'attached' | 'resumed' } | { parked: string };
+
+async function findOrStart(recovery: RecoveryReport, resumeID: string | undefined, waitMs: number): Promise<Found> {
+  if (resumeID) {
+    console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
+    return { handle: await DBOS.resumeWorkflow<number>(resumeID), how: 'resumed' };
+  }
+  if (recovery.parked.length) return { parked: recovery.parked[0] };
+  const pending = await DBOS.listWorkflows({ status: ['PENDING', 'ENQUEUED'], workflowName: NAME, applicationID: APP });
+  if (pending.length === 0) {
+    console.log(`no unfinished ${NAME}: starting a new one`);
+    return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
+  }
+  const id = pending[0].workflowID;
+  if (recovery.recovered.some((h) => h.workflowID === id)) {
+    console.log(`launch() found workflow ${id} PENDING with its process gone, and recovered it here`);
+    return { handle: DBOS.retrieveWorkflow<number>(id), how: 'recovered' };
+  }
+  // Its owner looks alive: give it a moment to finish elsewhere before we step in.
+  console.log(`workflow ${id} is PENDING and its owner looks alive: waiting up to ${waitMs} ms (WORKBOOK_WAIT_MS) for it to finish there`);
+  for (const end = Date.now() + waitMs; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    const row = await DBOS.getWorkflowStatus(id);
+    if (row && row.status !== 'PENDING' && row.status !== 'ENQUEUED') {
+      console.log(`workflow ${id} finished elsewhere (${row.status}): nothing to resume, starting a new one`);
+      return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
+    }
+  }
+  console.log(`workflow ${id} is still PENDING: attaching to it (taken over here if its owner is gone, else we wait for the owner)`);
+  return { handle: await DBOS.resumeWorkflow<number>(id), how: 'attached' };
+}
+
+// The dead letter: how to see it, and how to run it again on purpose.
+async function showParked(id: string): Promise<number> {
+  const row = await DBOS.getWorkflowStatus(id);
+  const db = databaseFromEnv(APP);
+  const sql = `SELECT workflow_uuid, status, recovery_attempts FROM ${db.kind === 'sqlite' ? '' : 'dbos.'}workflow_status WHERE status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'`;
+  console.log(`\nworkflow ${id} is parked: ${row?.status}. It ran ${row ? row.recoveryAttempts - 1 : '?'} times (the first run and 3 recoveries) and died each time.`);
+  console.log('It will not run again by itself. See it with SQL:');
+  console.log(db.kind === 'sqlite' ? `  sqlite3 ${db.file} "${sql}"` : `  psql <your database URL> -c "${sql}"`);
+  console.log("or with the engine's list, DBOS.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' }):");
+  for (const w of await DBOS.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', applicationID: APP })) {
+    console.log(`  ${w.workflowID}  ${w.name}  ${w.status}  recovery_attempts=${w.recoveryAttempts}`);
+  }
+  console.log('Fix the cause, then resume it on purpose (its count starts again):');
+  console.log(`  WORKBOOK_P_CRASH_AFTER_PAGE_1=0 npx tsx experiments/ex3.ts --resume ${id}`);
+  console.log(`DEAD_LETTER: ${id}`);
+  return EXIT_FAILED;
+}
+
+// Step 4: launch (which recovers what a crash left PENDING), decide, wait, report.
+await runLesson(APP, async (recovery) => {
+  console.log(faults.describe());
+  const { resumeID, waitMs } = settings();
+  const found = await findOrStart(recovery, resumeID, waitMs);
+  if ('parked' in found) return showParked(found.parked);
+  const { handle, how } = found;
+  const count = await handle.getResult();
+  const row = await handle.getStatus();
+  const steps = await DBOS.listWorkflowSteps(handle.workflowID);
+  console.log(`\nworkflow ${handle.workflowID}: ${row?.status} at execution attempt ${row?.recoveryAttempts} of at most 4`);
+  for (const s of steps) console.log(`  #${s.functionID} ${s.name.padEnd(11)} ${ranHere.has(s.functionID) ? 'ran now' : 'replayed from checkpoint'}`);
+  const replayed = steps.filter((s) => !ranHere.has(s.functionID)).map((s) => s.functionID);
+  const ran = steps.filter((s) => ranHere.has(s.functionID)).map((s) => s.functionID);
+  console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, users: count, replayed, ran })}`);
+});
