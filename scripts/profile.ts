@@ -1,0 +1,122 @@
+// Profiles one run of any experiment with one of three tools, each run into a new folder:
+//
+//   npm run profile:cpu   -- ex5 [--pg]   node --cpu-prof: .cpuprofile files (Chrome DevTools, speedscope),
+//                                         summarised in the terminal at the end
+//   npm run profile:flame -- ex5 [--pg]   clinic flame: an HTML flame graph
+//   npm run profile:0x    -- ex5 [--pg]   0x: an HTML flame graph
+//
+// Output: profiles/<tool>-<time>-<experiment>/ (WORKBOOK_PROFILES_DIR moves profiles/). A folder is
+// never reused: a second run in the same second gets "-2". Arguments after the experiment's name
+// go to the experiment (--pg runs it on PostgreSQL). The last line is `PROFILE: <path>`.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../lib/config.js';
+import { ConfigError } from '../lib/errors.js';
+import { formatSummary, profileFiles, summarise, threadOf, type CpuProfile } from './cpuprofile-summary.js';
+import { experimentFile } from './lib-experiments.js';
+
+const TOOLS = ['cpu', 'flame', '0x'] as const;
+type Tool = (typeof TOOLS)[number];
+
+/** profiles/<tool>-<time>-<name>, created here; an existing folder is never written into. */
+export function newProfileDir(tool: Tool, name: string, base = profilesBase(), now = new Date()): string {
+  mkdirSync(base, { recursive: true });
+  const stamp = now.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
+  for (let n = 1; ; n++) {
+    const dir = join(base, `${tool}-${stamp}-${name}${n > 1 ? `-${n}` : ''}`);
+    try {
+      mkdirSync(dir); // not recursive: fails if the folder exists, even when another run races us
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+export function profilesBase(env: NodeJS.ProcessEnv = process.env): string {
+  return env.WORKBOOK_PROFILES_DIR ? resolve(env.WORKBOOK_PROFILES_DIR) : join(PROJECT_ROOT, 'profiles');
+}
+
+/** The local binary of a devDependency, or a message that says how to get it. */
+function bin(name: string): string {
+  const path = join(PROJECT_ROOT, 'node_modules', '.bin', name);
+  if (!existsSync(path)) throw new ConfigError(`${name} is not installed in node_modules: run "npm install" (it is a devDependency of this project).`);
+  return path;
+}
+
+/** The command that runs `file` under `tool`, writing into `dir`. */
+function command(tool: Tool, dir: string, file: string, args: string[]): { cmd: string; argv: string[]; env: NodeJS.ProcessEnv } {
+  const node = [process.execPath, '--import', 'tsx', file, ...args];
+  switch (tool) {
+    case 'cpu':
+      // A sample every 100 µs (default 1 ms): a lesson that runs a few hundred ms gets enough samples.
+      return { cmd: process.execPath, argv: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', ...node.slice(1)], env: {} };
+    case 'flame':
+      // NO_INSIGHT=1: clinic would otherwise ask about usage statistics and wait for an answer.
+      return { cmd: bin('clinic'), argv: ['flame', '--open=false', '--dest', dir, '--', ...node], env: { NO_INSIGHT: '1' } };
+    case '0x':
+      return { cmd: bin('0x'), argv: ['--output-dir', dir, '--', ...node], env: {} };
+  }
+}
+
+function filesUnder(dir: string, ext: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(ext)).map((f) => join(dir, f)).sort();
+}
+
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, argv, { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('error', fail);
+    child.on('close', (code, signal) => done({ code, signal }));
+  });
+}
+
+const show = (p: string) => (p.startsWith(PROJECT_ROOT) ? relative(PROJECT_ROOT, p) : p);
+
+async function main(argv: string[]): Promise<number> {
+  const [tool, name, ...args] = argv;
+  if (!TOOLS.includes(tool as Tool) || !name) {
+    process.stderr.write('usage: npm run profile:cpu|profile:flame|profile:0x -- <experiment> [its arguments, e.g. --pg]\n' +
+      '  e.g. npm run profile:cpu -- ex5        npm run profile:flame -- ex5 --pg\n');
+    return 2;
+  }
+  let file: string;
+  let cmd: ReturnType<typeof command>;
+  try {
+    file = experimentFile(name);
+    cmd = command(tool as Tool, '', file, args); // checks the tool is installed before a folder is made
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  const bare = file.replace(/^.*\//, '').replace(/\.ts$/, '');
+  const dir = newProfileDir(tool as Tool, bare);
+  cmd = command(tool as Tool, dir, file, args);
+  console.log(`profiling ${show(file)} with ${tool === 'cpu' ? 'node --cpu-prof' : tool === 'flame' ? 'clinic flame' : '0x'} into ${show(dir)}/`);
+  if (tool === 'flame') console.log('(clinic says "press Ctrl + C": no need, the lesson ends by itself and the report follows)');
+  const exit = await run(cmd.cmd, cmd.argv, cmd.env);
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+
+  const made = tool === 'cpu' ? filesUnder(dir, '.cpuprofile') : filesUnder(dir, '.html');
+  if (made.length === 0) {
+    process.stderr.write(`\nNo ${tool === 'cpu' ? '.cpuprofile' : 'HTML'} file in ${show(dir)}: the run ${how}.` +
+      (exit.signal ? ' A process that dies by a signal writes no profile (node writes --cpu-prof at exit): profile a run that ends.' : '') + '\n');
+    return exit.code || 1;
+  }
+  console.log(`\nthe run ${how}; the profile is in ${show(dir)}/`);
+  if (tool === 'cpu') {
+    const main = profileFiles(dir).find((f) => (threadOf(f) ?? 0) === 0) ?? made[0];
+    console.log(formatSummary(summarise(JSON.parse(readFileSync(main, 'utf8')) as CpuProfile), 12));
+    console.log(`\n  ${made.map(show).join('\n  ')}`);
+    console.log('Open a .cpuprofile in Chrome DevTools (Performance, "Load profile") or at https://www.speedscope.app,');
+    console.log(`or read it again here: npm run profile:summary -- ${show(dir)}`);
+  } else {
+    console.log(`  ${made.map(show).join('\n  ')}`);
+    console.log('Open the HTML file in a browser (it is self-contained: copy it from a server and open it locally).');
+  }
+  console.log(`PROFILE: ${made.length === 1 ? made[0] : dir}`);
+  return exit.code ?? 1;
+}
+
+process.exitCode = await main(process.argv.slice(2));
