@@ -1,0 +1,174 @@
+/**
+ * ex4: the right step design
+ * ==========================
+ *
+ * What it shows
+ *   ex2's trap, fixed: the step only generates a page of users (safe to repeat), and the workflow
+ *   code inserts it, with an analyzed_at taken afresh on each execution of the workflow. The step
+ *   still fails on its first attempt, as in ex2, and its retry is now harmless. The process still
+ *   crashes after page 1 with probability 0.5, as in ex3. A recovered execution replays the
+ *   generate steps from their checkpoints but runs the workflow code again, so it inserts page 1
+ *   again, under the same workflow id with a new analyzed_at: the unique key (id, workflow_id,
+ *   analyzed_at) never refuses it.
+ *
+ * Run it
+ *   npm run loop -- ex4                               # until it finishes (SQLite)
+ *   npm run loop -- ex4 --pg                          # PostgreSQL (or WORKBOOK_DB=pg, DATABASE_URL)
+ *   while ! npx tsx experiments/ex4.ts; do echo "Restarting..."; sleep 1; done
+ *   Settings as ex3: WORKBOOK_SEED, WORKBOOK_P_CRASH_AFTER_PAGE_1, WORKBOOK_WAIT_MS, --resume <id>.
+ *
+ * What it prints
+ *   execution begins: analyzed_at = 2025-...T10:00:00.000Z
+ *   step generateUsers(1), attempt 1/2: failing on purpose, before any write
+ *   step generateUsers(1), attempt 2/2: 10 users generated
+ *   page 1: 10 rows inserted by the workflow code
+ *   [fault] CRASHING at crash-after-page-1 ...          (maybe; then the loop starts it again)
+ *   ...
+ *   rows of workflow <id> by analyzed_at:
+ *     2025-...T10:00:00.000Z  10   left by a crashed execution
+ *     2025-...T10:00:02.000Z  20   this execution
+ *   RESULT: {"users":20,"leftover":10,"total":30,...}
+ *   "users" counts the rows of the execution that finished: always 20. "leftover" counts the rows
+ *   that crashed executions left behind: 10 per crash after page 1.
+ *
+ * ex2 and ex4 side by side
+ *   |                         | ex2 (the trap)                  | ex4 (this lesson)                |
+ *   |-------------------------|---------------------------------|----------------------------------|
+ *   | the step                | generates AND inserts           | only generates                   |
+ *   | the insert              | in the step                     | in the workflow code             |
+ *   | a step retry            | inserts again: unique violation | generates again: harmless        |
+ *   | analyzed_at on a rerun  | the same (one per execution)    | new for each execution           |
+ *   | result                  | ERROR                           | 20 users                         |
+ *
+ * What ex4 still leaves
+ *   The rows of a crashed execution stay in the table: after one crash after page 1 the table
+ *   holds 30 rows for this workflow, 10 of them from the dead execution. Counting "the users of
+ *   this workflow" is no longer a plain COUNT(*). That is the problem ex6 solves (deduplication
+ *   with a window function). Writing from workflow code is also outside the engine's promises: it
+ *   is not checkpointed, which is exactly why it repeats.
+ */
+import { DBOS, Faults, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
+import { ConfigError } from '../lib/errors.js';
+import { EXIT_FAILED, runLesson } from '../lib/lesson.js';
+
+const APP = 'ex4';
+const NAME = 'usersWorkflow';
+const faults = new Faults({ 'crash-after-page-1': 0.5 });
+const users = () => new UsersTable(DBOS.appDatabase, 'run');
+
+// Step 1: the steps. None of them writes users, so a retry or a replay cannot duplicate anything.
+const resetUsers = DBOS.registerStep(async function resetUsers() {
+  await users().create();
+  await users().truncate();
+  console.log('step resetUsers: users table emptied');
+});
+
+// Fails on every attempt but the last, as ex2's step did: here the retry is harmless.
+const generateUsers = DBOS.registerStep(
+  async function generateUsers(page: number): Promise<User[]> {
+    const { currentAttempt: n, maxAttempts: max } = DBOS.stepStatus!;
+    if (n < max) {
+      console.log(`step generateUsers(${page}), attempt ${n}/${max}: failing on purpose, before any write`);
+      throw new Error(`Simulated error on attempt ${n} of ${max}`);
+    }
+    const list = fakeUsers(page);
+    console.log(`step generateUsers(${page}), attempt ${n}/${max}: ${list.length} users generated`);
+    return list;
+  },
+  { retriesAllowed: true, maxAttempts: 2, intervalSeconds: 0.2 },
+);
+
+const countUsers = DBOS.registerStep(async function countUsers(analyzedAt: string) {
+  const rows = await DBOS.appDatabase.query<{ mine: unknown; n: unknown }>(
+    'SELECT SUM(CASE WHEN analyzed_at = ? THEN 1 ELSE 0 END) AS mine, COUNT(*) AS n FROM users WHERE workflow_id = ?',
+    [analyzedAt, DBOS.workflowID!],
+  );
+  const [mine, total] = [Number(rows[0].mine ?? 0), Number(rows[0].n)];
+  return { users: mine, leftover: total - mine, total };
+});
+
+// Step 2: the workflow. Everything here but the steps runs again on each execution: the clock
+// read, the inserts and the crash draw.
+const usersWorkflow = DBOS.registerWorkflow(
+  async function usersWorkflow() {
+    const analyzedAt = new Date().toISOString(); // afresh on each execution, on purpose
+    console.log(`execution begins: analyzed_at = ${analyzedAt}`);
+    await resetUsers();
+    const page1 = await generateUsers(1);
+    await users().insertPage(page1, DBOS.workflowID!, analyzedAt);
+    console.log(`page 1: ${page1.length} rows inserted by the workflow code`);
+    faults.crashHere('crash-after-page-1');
+    const page2 = await generateUsers(2);
+    await users().insertPage(page2, DBOS.workflowID!, analyzedAt);
+    console.log(`page 2: ${page2.length} rows inserted by the workflow code`);
+    return countUsers(analyzedAt);
+  },
+  { name: NAME, maxRecoveryAttempts: 3 },
+);
+
+// Step 3: find the workflow a crashed run left behind, or start a new one (as ex3, which explains it).
+type Result = { users: number; leftover: number; total: number };
+type Found = { handle: WorkflowHandle<Result>; how: 'new' | 'recovered' | 'attached' | 'resumed' } | { parked: string };
+
+function settings(): { resumeID?: string; waitMs: number } {
+  const i = process.argv.indexOf('--resume');
+  const resumeID = i >= 0 ? process.argv[i + 1] : undefined;
+  if (i >= 0 && (!resumeID || resumeID.startsWith('--'))) throw new ConfigError('--resume needs a workflow id: --resume <id> (DBOS.listWorkflows shows them).');
+  const raw = process.env.WORKBOOK_WAIT_MS ?? '2000';
+  if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`WORKBOOK_WAIT_MS=${raw} is not a wait: give a whole number of milliseconds, e.g. WORKBOOK_WAIT_MS=2000.`);
+  return { resumeID, waitMs: Number(raw) };
+}
+
+async function findOrStart(recovery: RecoveryReport, resumeID: string | undefined, waitMs: number): Promise<Found> {
+  if (resumeID) {
+    console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
+    return { handle: await DBOS.resumeWorkflow<Result>(resumeID), how: 'resumed' };
+  }
+  if (recovery.parked.length) return { parked: recovery.parked[0] };
+  const pending = await DBOS.listWorkflows({ status: ['PENDING', 'ENQUEUED'], workflowName: NAME, applicationID: APP });
+  if (pending.length === 0) {
+    console.log(`no unfinished ${NAME}: starting a new one`);
+    return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
+  }
+  const id = pending[0].workflowID;
+  if (recovery.recovered.some((h) => h.workflowID === id)) {
+    console.log(`launch() found workflow ${id} PENDING with its process gone, and recovered it here`);
+    return { handle: DBOS.retrieveWorkflow<Result>(id), how: 'recovered' };
+  }
+  console.log(`workflow ${id} is PENDING and its owner looks alive: waiting up to ${waitMs} ms (WORKBOOK_WAIT_MS) for it to finish there`);
+  for (const end = Date.now() + waitMs; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    const row = await DBOS.getWorkflowStatus(id);
+    if (row && row.status !== 'PENDING' && row.status !== 'ENQUEUED') {
+      console.log(`workflow ${id} finished elsewhere (${row.status}): nothing to resume, starting a new one`);
+      return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
+    }
+  }
+  console.log(`workflow ${id} is still PENDING: attaching to it (taken over here if its owner is gone, else we wait for the owner)`);
+  return { handle: await DBOS.resumeWorkflow<Result>(id), how: 'attached' };
+}
+
+// Step 4: launch, decide, wait, and show every execution's rows.
+await runLesson(APP, async (recovery) => {
+  console.log(faults.describe());
+  const { resumeID, waitMs } = settings();
+  const found = await findOrStart(recovery, resumeID, waitMs);
+  if ('parked' in found) {
+    console.log(`\nworkflow ${found.parked} is parked (MAX_RECOVERY_ATTEMPTS_EXCEEDED): see ex3 for how to inspect it.`);
+    console.log(`Resume it on purpose: WORKBOOK_P_CRASH_AFTER_PAGE_1=0 npx tsx experiments/ex4.ts --resume ${found.parked}`);
+    console.log(`DEAD_LETTER: ${found.parked}`);
+    return EXIT_FAILED;
+  }
+  const { handle, how } = found;
+  const result = await handle.getResult();
+  const row = await handle.getStatus();
+  const groups = await DBOS.appDatabase.query<{ analyzed_at: string; n: unknown }>(
+    'SELECT analyzed_at, COUNT(*) AS n FROM users WHERE workflow_id = ? GROUP BY analyzed_at ORDER BY analyzed_at',
+    [handle.workflowID],
+  );
+  console.log(`\nworkflow ${handle.workflowID}: ${row?.status} at execution attempt ${row?.recoveryAttempts}`);
+  console.log(`rows of workflow ${handle.workflowID} by analyzed_at:`);
+  groups.forEach((g, i) => console.log(`  ${g.analyzed_at}  ${String(Number(g.n)).padStart(3)}   ${i === groups.length - 1 ? 'this execution' : 'left by a crashed execution'}`));
+  if (result.leftover > 0) console.log(`${result.leftover} rows are leftovers of crashed executions: ex6 shows how to count through them.`);
+  console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, ...result, executions: groups.length })}`);
+});
