@@ -1,0 +1,71 @@
+// What the crash-test harness says: one line per crash point, and a failure that names every
+// crash point that failed, its step, and what differed.
+import { WorkbookError } from '../errors.js';
+import type { CrashWhen, Outcome } from './protocol.js';
+
+export interface CrashPointReport {
+  workflowID: string;
+  functionID: number;
+  /** the step (or child workflow) recorded at this function id */
+  name: string;
+  when: CrashWhen;
+  ok: boolean;
+  problems: string[];
+  /** steps that ran in the crashed process and again on recovery (at-least-once, promise 3) */
+  ranTwice: string[];
+  /** outcomes recorded before the death, replayed on recovery */
+  replayed: number;
+  /** the label of this crash point's database (a file name or a database name suffix) */
+  database: string;
+}
+
+export interface CrashTestReport {
+  ok: boolean;
+  module: string;
+  workflowName: string;
+  db: 'sqlite' | 'pg';
+  reference: Outcome;
+  points: CrashPointReport[];
+  /** where the databases were kept, when they were */
+  kept?: string;
+}
+
+/** "crash before recording step 1 (charge) of workflow crash-test" */
+export function describePoint(p: Pick<CrashPointReport, 'when' | 'functionID' | 'name' | 'workflowID'>): string {
+  return `crash ${p.when === 'after' ? 'after ' : 'before'} recording step ${p.functionID} (${p.name}) of workflow ${p.workflowID}`;
+}
+
+function problemLines(r: CrashPointReport, indent: string): string {
+  return r.problems.map((p) => `${indent}- ${p}`).join('\n');
+}
+
+export function formatPoint(r: CrashPointReport): string {
+  const head = `  ${r.ok ? 'ok  ' : 'FAIL'} ${describePoint(r)}`;
+  const twice = r.ranTwice.length ? `; ran twice (in the crashed process and on recovery): ${r.ranTwice.join(', ')}` : '';
+  if (!r.ok) return `${head}${twice}\n${problemLines(r, '         ')}`;
+  return `${head}: ${r.replayed} outcome(s) replayed${twice}`;
+}
+
+export function formatReport(r: CrashTestReport, withPoints = true): string {
+  const failed = r.points.filter((p) => !p.ok);
+  const lines = withPoints ? r.points.map(formatPoint) : [];
+  lines.push(failed.length
+    ? `crash test FAILED: ${failed.length} of ${r.points.length} crash points of ${r.workflowName} (${r.module}, ${r.db}) went wrong`
+    : `crash test passed: ${r.workflowName} (${r.module}, ${r.db}) survives all ${r.points.length} crash points`);
+  if (r.kept) lines.push(`databases kept for a look: ${r.kept}`);
+  return lines.join('\n');
+}
+
+/** Thrown by crashTest() when a crash point failed; `report` has every crash point. */
+export class CrashTestError extends WorkbookError {
+  constructor(readonly report: CrashTestReport) {
+    const failed = report.points.filter((p) => !p.ok);
+    super(
+      'CRASH_TEST_FAILED',
+      `crash test of ${report.workflowName} (${report.module}, ${report.db}): ${failed.length} of ${report.points.length} crash points failed\n` +
+        failed.map((p) => `  ${describePoint(p)}${p.ranTwice.length ? ` (ran twice: ${p.ranTwice.join(', ')})` : ''}:\n${problemLines(p, '    ')}`).join('\n') +
+        (report.kept ? `\ndatabases kept for a look: ${report.kept}` : '') +
+        '\nA step that ran twice needs an idempotent side effect (a key that makes the repeat harmless): see DESIGN.md, promise 3.',
+    );
+  }
+}
