@@ -48,17 +48,27 @@
  */
 import { databaseFromEnv, DBOS, Faults, fakeUsers, UsersTable, type RecoveryReport, type WorkflowHandle } from '../lib/index.js';
 import { ConfigError } from '../lib/errors.js';
-import { EXIT_FAILED, runLesson } from '../lib/lesson.js';
+import { EXIT_BAD_INPUT, EXIT_FAILED, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex3';
 const NAME = 'usersWorkflow';
-const faults = new Faults({ 'crash-after-page-1': 0.5 });
+const faults = faultsOrExit({ 'crash-after-page-1': 0.5 });
 const users = () => new UsersTable(DBOS.appDatabase, 'run');
+
+/** The fault settings are read before launch() (a recovered run crashes too): bad ones end it here. */
+function faultsOrExit(sites: Record<string, number>): Faults {
+  try {
+    return new Faults(sites);
+  } catch (err) {
+    process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+}
 /** function ids of the steps whose bodies ran in this process (the others were replayed) */
 const ranHere = new Set<number>();
 
 // Step 1: the steps. Their bodies run only when not replayed, so they note that they ran.
-const readClock = DBOS.registerStep(async function analyzedAt() {
+const takeAnalyzedAt = DBOS.registerStep(async function analyzedAt() {
   ranHere.add(DBOS.stepID!);
   return new Date().toISOString();
 });
@@ -86,7 +96,7 @@ const countUsers = DBOS.registerStep(async function countUsers() {
 // Step 2: the workflow. This code runs again on every execution; the steps above replay.
 const usersWorkflow = DBOS.registerWorkflow(
   async function usersWorkflow() {
-    const analyzedAt = await readClock();
+    const analyzedAt = await takeAnalyzedAt();
     await resetUsers();
     await insertPage(1, analyzedAt);
     faults.crashHere('crash-after-page-1'); // the whole process dies here, with the site's chance

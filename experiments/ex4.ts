@@ -49,12 +49,22 @@
  */
 import { DBOS, Faults, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
 import { ConfigError } from '../lib/errors.js';
-import { EXIT_FAILED, runLesson } from '../lib/lesson.js';
+import { EXIT_BAD_INPUT, EXIT_FAILED, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex4';
 const NAME = 'usersWorkflow';
-const faults = new Faults({ 'crash-after-page-1': 0.5 });
+const faults = faultsOrExit({ 'crash-after-page-1': 0.5 });
 const users = () => new UsersTable(DBOS.appDatabase, 'run');
+
+/** The fault settings are read before launch() (a recovered run crashes too): bad ones end it here. */
+function faultsOrExit(sites: Record<string, number>): Faults {
+  try {
+    return new Faults(sites);
+  } catch (err) {
+    process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+}
 
 // Step 1: the steps. None of them writes users, so a retry or a replay cannot duplicate anything.
 const resetUsers = DBOS.registerStep(async function resetUsers() {
