@@ -1,0 +1,123 @@
+// One torture run of the counter workload on one database: start the workload process again and
+// again until it prints RESULT, each time letting it die (its own seeded process.abort(), or our
+// SIGKILL after a seeded delay), then check the invariants (lib/torture/invariants.ts).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
+import { DBOS } from '../dbos.js';
+import { siteEnvName } from '../faults.js';
+import { openDatabase } from '../storage/open.js';
+import { runChild } from './child.js';
+import { prepareDatabase, type TortureDb } from './databases.js';
+import { checkRun } from './invariants.js';
+import { configureWorkload, CRASH_SITES, tortureCounter } from './workload.js';
+
+export interface TortureOptions {
+  /** after this many deaths in a run, the next process runs without any (so every run ends) */
+  maxDeaths: number;
+  /** chance that a process (after the first of a run) gets a SIGKILL from outside */
+  killChance: number;
+  /** the SIGKILL comes uniformly within this many ms after STARTED */
+  killWindowMs: number;
+  /** a run that needs more processes than this is a violation (it does not make progress) */
+  maxProcesses: number;
+  pgAdminUrl?: string;
+}
+
+export const DEFAULT_OPTIONS: TortureOptions = { maxDeaths: 8, killChance: 0.7, killWindowMs: 400, maxProcesses: 30 };
+
+export interface RunStats {
+  db: TortureDb;
+  seed: number;
+  processes: number;
+  aborts: number;
+  kills: number;
+  recoveries: number;
+  reRuns: number;
+  retries: number;
+  violations: string[];
+  /** where the database was kept, when the run broke an invariant */
+  kept?: string;
+}
+
+const CHILD = 'lib/torture/counter-child.ts';
+
+/** The same workflow, same seed, no crash: run here, in this process, on a scratch SQLite file. */
+export async function referenceResult(seed: number, dir: string): Promise<unknown> {
+  configureWorkload({ counterFile: join(dir, 'reference-counter.log'), faults: false, env: { WORKBOOK_SEED: String(seed) } });
+  DBOS.setConfig({ name: 'torture', database: { kind: 'sqlite', file: join(dir, 'reference.db') } });
+  await DBOS.launch();
+  try {
+    return await DBOS.startWorkflow(tortureCounter, { workflowID: `reference-${seed}` })(seed).then((h) => h.getResult());
+  } finally {
+    await DBOS.shutdown();
+  }
+}
+
+export async function runCounterSeed(db: TortureDb, seed: number, reference: unknown, opts: TortureOptions): Promise<RunStats> {
+  const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [] };
+  const place = await prepareDatabase(db, `s${seed}`, opts.pgAdminUrl);
+  const counterFile = join(place.dir, 'counter.log');
+  const rootID = `torture-${seed}`;
+  // The outside deaths are seeded too: which process gets one, and after how long.
+  const rng = xoroshiro128plus(seed * 2 + (db === 'sqlite' ? 0 : 1));
+  const draw = (max: number) => unsafeUniformIntDistribution(0, max, rng);
+  const deadPids = new Set<number>();
+  let result: unknown;
+  let finished = false;
+  try {
+    while (!finished) {
+      if (++stats.processes > opts.maxProcesses) {
+        stats.violations.push(`no result after ${opts.maxProcesses} processes: the workflow does not make progress`);
+        break;
+      }
+      const calm = stats.aborts + stats.kills >= opts.maxDeaths;
+      const armKill = !calm && stats.processes > 1 && draw(999) < opts.killChance * 1000;
+      const delay = draw(opts.killWindowMs);
+      const env: Record<string, string> = {
+        ...place.env, WORKBOOK_SEED: String(seed), TORTURE_COUNTER_FILE: counterFile, TORTURE_WORKFLOW_ID: rootID,
+      };
+      if (calm) for (const site of Object.keys(CRASH_SITES)) env[siteEnvName(site)] = '0';
+      const child = await runChild(CHILD, env, armKill ? { afterMs: delay, marker: 'STARTED' } : undefined);
+      if (process.env.TORTURE_VERBOSE) {
+        process.stderr.write(`${db} seed ${seed} process ${stats.processes}: ${child.signal ?? `exit ${child.code}`} after ${child.ms} ms${armKill ? ` (SIGKILL planned at ${delay} ms)` : ''}\n`);
+      }
+      if (child.signal === 'SIGABRT') {
+        stats.aborts++;
+        deadPids.add(child.pid);
+      } else if (child.signal === 'SIGKILL' && child.killed) {
+        stats.kills++;
+        deadPids.add(child.pid);
+      } else if (child.code === 0) {
+        const m = /^RESULT: (.*)$/m.exec(child.stdout);
+        if (!m) stats.violations.push(`process ${stats.processes} exited 0 without a RESULT line`);
+        else result = JSON.parse(m[1]);
+        finished = true;
+      } else {
+        const tail = child.stderr.trim().split('\n').slice(-6).join('\n   ');
+        stats.violations.push(`process ${stats.processes} ended with code ${child.code} signal ${child.signal}:\n   ${tail}`);
+        break;
+      }
+    }
+    if (finished) {
+      const opened = await openDatabase(place.choice, 'torture', 'torture-check');
+      try {
+        const counterText = existsSync(counterFile) ? readFileSync(counterFile, 'utf8') : '';
+        const c = await checkRun({ db: opened.db, rootID, counterText, deadPids, result, reference });
+        stats.violations.push(...c.violations);
+        Object.assign(stats, { recoveries: c.recoveries, reRuns: c.reRuns, retries: c.retries });
+        if (c.torn) stats.violations.push(`${c.torn} torn line(s) in the counter file`);
+      } finally {
+        await opened.db.close();
+        await opened.release();
+      }
+    }
+  } catch (err) {
+    stats.violations.push(`torture harness error: ${(err as Error).stack ?? err}`);
+  } finally {
+    const keep = stats.violations.length > 0;
+    if (keep) stats.kept = `${place.where} (counter: ${counterFile})`;
+    await place.dispose(keep).catch(() => undefined);
+  }
+  return stats;
+}

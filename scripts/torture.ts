@@ -1,0 +1,151 @@
+/**
+ * Crash torture: run a workflow under crash injection until it finishes, then check the invariants
+ * ===================================================================================================
+ *
+ *   npm run torture                                   # 20 runs on SQLite and PostgreSQL
+ *   npm run torture -- --runs 1000 --db both          # the README's table
+ *   npm run torture -- --runs 50 --db sqlite --workload counter
+ *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
+ *
+ * For seed in 1..N, on each database: a fresh database, then the workload as a child process,
+ * started again and again until it prints RESULT. Each process may die two ways, both real: its
+ * own process.abort() at a seeded site (lib/faults.ts), or a SIGKILL from here after a delay drawn
+ * from pure-rand seeded by the run's seed. Then the invariants (lib/torture/invariants.ts).
+ *
+ * PostgreSQL: TORTURE_PG_URL or DATABASE_URL names a server where each run creates (and drops)
+ * its own database; without either, the embedded server in data/pg is used.
+ *
+ * Prints a progress bar (stderr), one table per workload, every violation with its seed (replay it
+ * with --seed-from S --runs 1), and a last line `TORTURE: <json>`. Exit 0 when no invariant was
+ * broken, 1 when one was, 2 on bad arguments.
+ */
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dataDir, PROJECT_ROOT } from '../lib/config.js';
+import { ConfigError } from '../lib/errors.js';
+import { redactUrl } from '../lib/redact.js';
+import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
+import type { TortureDb } from '../lib/torture/databases.js';
+import { runEx6Seed } from '../lib/torture/run-ex6.js';
+import { DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';
+
+process.env.WORKBOOK_LOG ??= 'warn'; // the reference runs happen in this process
+
+interface Args {
+  runs: number;
+  seedFrom: number;
+  dbs: TortureDb[];
+  workload: 'counter' | 'ex6';
+  opts: TortureOptions;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { runs: 20, seedFrom: 1, dbs: ['sqlite', 'postgres'], workload: 'counter', opts: { ...DEFAULT_OPTIONS } };
+  const whole = (flag: string, v: string | undefined, min: number) => {
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) throw new ConfigError(`${flag} ${v ?? ''} is not usable: give a whole number >= ${min}, e.g. ${flag} 100.`);
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const v = argv[i + 1];
+    if (flag === '--runs') a.runs = whole(flag, v, 1);
+    else if (flag === '--seed-from') a.seedFrom = whole(flag, v, 0);
+    else if (flag === '--kill-window-ms') a.opts.killWindowMs = whole(flag, v, 1);
+    else if (flag === '--max-deaths') a.opts.maxDeaths = whole(flag, v, 0);
+    else if (flag === '--db') {
+      const map: Record<string, TortureDb[]> = { sqlite: ['sqlite'], pg: ['postgres'], postgres: ['postgres'], both: ['sqlite', 'postgres'] };
+      if (!v || !map[v]) throw new ConfigError(`--db ${v ?? ''} is not a database choice: use --db sqlite, --db pg or --db both.`);
+      a.dbs = map[v];
+    } else if (flag === '--workload') {
+      if (v !== 'counter' && v !== 'ex6') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter or --workload ex6.`);
+      if (v === 'ex6' && !existsSync(join(PROJECT_ROOT, 'experiments/ex6.ts'))) throw new ConfigError('--workload ex6 needs experiments/ex6.ts, which does not exist yet: use --workload counter.');
+      a.workload = v;
+    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --max-deaths N.`);
+    i++;
+  }
+  return a;
+}
+
+/** The PostgreSQL server the runs create their databases on; stops an embedded one we started. */
+async function postgresServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const given = process.env.TORTURE_PG_URL || process.env.DATABASE_URL;
+  if (given) return { url: given, stop: async () => {} };
+  const dir = join(dataDir(), 'pg');
+  const wasUp = existsSync(join(dir, 'postmaster.pid'));
+  const server = await ensureEmbeddedPostgres(dir);
+  return { url: server.adminUrl, stop: async () => (wasUp ? undefined : stopEmbeddedPostgres(dir)) };
+}
+
+interface Totals { runs: number; processes: number; aborts: number; kills: number; recoveries: number; reRuns: number; retries: number; violations: number }
+
+function total(list: RunStats[]): Totals {
+  const t: Totals = { runs: 0, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: 0 };
+  for (const s of list) {
+    t.runs++;
+    t.processes += s.processes;
+    t.aborts += s.aborts;
+    t.kills += s.kills;
+    t.recoveries += s.recoveries;
+    t.reRuns += s.reRuns;
+    t.retries += s.retries;
+    t.violations += s.violations.length;
+  }
+  return t;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const pg = args.dbs.includes('postgres') ? await postgresServer() : undefined;
+  args.opts.pgAdminUrl = pg?.url;
+  const scratch = mkdtempSync(join(tmpdir(), 'torture-reference-'));
+  const results: RunStats[] = [];
+  const bar = new cliProgress.SingleBar(
+    { format: 'torture {workload} [{bar}] {value}/{total} runs | {db} seed {seed} | violations {bad}', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  console.log(`torture: workload ${args.workload}, seeds ${args.seedFrom}..${args.seedFrom + args.runs - 1} on ${args.dbs.join(' and ')}` +
+    (pg ? ` (PostgreSQL ${redactUrl(pg.url)})` : ''));
+  bar.start(args.runs * args.dbs.length, 0, { workload: args.workload, db: '-', seed: '-', bad: 0 });
+  try {
+    for (let seed = args.seedFrom; seed < args.seedFrom + args.runs; seed++) {
+      const reference = args.workload === 'counter' ? await referenceResult(seed, scratch) : undefined;
+      for (const db of args.dbs) {
+        bar.update({ db, seed });
+        const stats = args.workload === 'counter' ? await runCounterSeed(db, seed, reference, args.opts) : await runEx6Seed(db, seed, args.opts);
+        results.push(stats);
+        bar.increment(1, { bad: results.reduce((n, s) => n + s.violations.length, 0) });
+      }
+    }
+  } finally {
+    bar.stop();
+    rmSync(scratch, { recursive: true, force: true });
+    await pg?.stop();
+  }
+
+  const table = new Table({ style: { head: [], border: [] }, head: ['database', 'runs', 'processes', 'deaths: abort', 'deaths: SIGKILL', 'recoveries', 're-run before recording', 'step retries', 'invariant violations'] });
+  const summary: Record<string, Totals> = {};
+  for (const db of args.dbs) {
+    const t = (summary[db] = total(results.filter((r) => r.db === db)));
+    table.push([db, t.runs, t.processes, t.aborts, t.kills, t.recoveries, t.reRuns, t.retries, t.violations]);
+  }
+  console.log(table.toString());
+  console.log(`${results.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  for (const r of results.filter((x) => x.violations.length)) {
+    console.log(`\nVIOLATION on ${r.db}, seed ${r.seed} (replay: npm run torture -- --runs 1 --seed-from ${r.seed} --db ${r.db === 'postgres' ? 'pg' : 'sqlite'} --workload ${args.workload})`);
+    for (const v of r.violations) console.log(`  - ${v}`);
+    if (r.kept) console.log(`  kept: ${r.kept}`);
+  }
+  console.log(`TORTURE: ${JSON.stringify({ workload: args.workload, summary })}`);
+  return results.some((r) => r.violations.length) ? 1 : 0;
+}
+
+try {
+  process.exitCode = await main();
+} catch (err) {
+  process.stderr.write(`\n${err instanceof ConfigError ? 'BAD INPUT' : 'FAILED'}: ${(err as Error).message}\n`);
+  process.exitCode = err instanceof ConfigError ? 2 : 1;
+}
