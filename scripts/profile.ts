@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { formatSummary, profileFiles, summarise, threadOf, type CpuProfile } from './cpuprofile-summary.js';
@@ -106,8 +107,8 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`\nthe run ${how}; the profile is in ${show(dir)}/`);
   if (tool === 'cpu') {
-    const main = profileFiles(dir).find((f) => (threadOf(f) ?? 0) === 0) ?? made[0];
-    console.log(formatSummary(summarise(JSON.parse(readFileSync(main, 'utf8')) as CpuProfile), 12));
+    const mainThread = profileFiles(dir).find((f) => (threadOf(f) ?? 0) === 0) ?? made[0];
+    console.log(formatSummary(summarise(JSON.parse(readFileSync(mainThread, 'utf8')) as CpuProfile), 12));
     console.log(`\n  ${made.map(show).join('\n  ')}`);
     console.log('Open a .cpuprofile in Chrome DevTools (Performance, "Load profile") or at https://www.speedscope.app,');
     console.log(`or read it again here: npm run profile:summary -- ${show(dir)}`);
@@ -119,4 +120,5 @@ async function main(argv: string[]): Promise<number> {
   return exit.code ?? 1;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Run as a script, not when a test imports newProfileDir.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,93 @@
+// ex6 through the retry loop (scripts/loop.ts, as a user runs it), with fixed seeds: however many
+// step retries and crashes a seed brings, the unique count is exactly 1,000, and it matches what
+// the database itself says (COUNT(DISTINCT id), read here, not by the lesson).
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import type { DatabaseChoice } from '../lib/config.js';
+import { DATABASES, freshDatabase, resultOf, runScript } from './helpers.js';
+
+interface Ex6Result { workflowID: string; how: string; attempt: number; rows: number; retryDuplicates: number; crashDuplicates: number; unique: number }
+interface LoopSummary { runs: number; crashed: number; failed: number; succeeded: boolean; ends: string[] }
+
+/** Seed 2 crashes three times (and fails inserts), 4 crashes once, 11 never crashes: found by running them. */
+const SEEDS = [
+  { seed: 2, crashes: true },
+  { seed: 4, crashes: true },
+  { seed: 11, crashes: false },
+];
+
+/** Rows and distinct users of one workflow, read straight from the child's database. */
+async function fromDatabase(choice: DatabaseChoice, workflowID: string): Promise<{ rows: number; ids: number }> {
+  const sql = 'SELECT COUNT(*) AS rows, COUNT(DISTINCT id) AS ids FROM users WHERE workflow_id = ';
+  if (choice.kind === 'sqlite') {
+    const db = new Database(choice.file, { readonly: true });
+    try {
+      return db.prepare(`${sql}?`).get(workflowID) as { rows: number; ids: number };
+    } finally {
+      db.close();
+    }
+  }
+  if (choice.kind !== 'postgres') throw new Error('the tests give a PostgreSQL URL');
+  const client = new pg.Client({ connectionString: choice.url });
+  await client.connect();
+  try {
+    const r = await client.query(`${sql.replace('FROM users', 'FROM ex6.users')}$1`, [workflowID]);
+    return { rows: Number(r.rows[0].rows), ids: Number(r.rows[0].ids) };
+  } finally {
+    await client.end();
+  }
+}
+
+for (const kind of DATABASES) {
+  describe(`${kind}: ex6 in the retry loop`, () => {
+    for (const { seed, crashes } of SEEDS) {
+      it(`seed ${seed}${crashes ? ' (step retries and crashes)' : ' (step retries, no crash)'}: exactly 1,000 unique users`, async () => {
+        const { choice, env } = await freshDatabase(kind);
+        const r = await runScript('scripts/loop.ts', { ...env, WORKBOOK_SEED: String(seed), WORKBOOK_LOOP_SLEEP_MS: '0' }, {
+          args: ['ex6', '--max-runs', '15'],
+          timeoutMs: 110_000,
+        });
+        const loopLine = /^LOOP: (.*)$/m.exec(r.stdout);
+        expect(loopLine, r.stdout + r.stderr).not.toBeNull();
+        const loop = JSON.parse(loopLine![1]) as LoopSummary;
+        expect(loop.succeeded, r.stdout + r.stderr).toBe(true);
+        expect(r.code).toBe(0);
+        const res = resultOf(r) as Ex6Result;
+
+        // How the runs ended: every run but the last died by SIGABRT (process.abort), none failed.
+        expect(loop.failed).toBe(0);
+        expect(loop.ends.slice(0, -1).every((e) => e === 'SIGABRT')).toBe(true);
+        expect(loop.ends.at(-1)).toBe('exit 0');
+        expect(r.stdout.match(/^STARTED: new workflow /gm)).toHaveLength(1);
+        expect(r.stdout.match(/^RECOVERED: workflow /gm) ?? []).toHaveLength(loop.crashed);
+        expect(r.stdout.match(/^RESUMING at batch \d+/gm) ?? []).toHaveLength(loop.crashed);
+        expect(res.how).toBe(loop.crashed > 0 ? 'recovered' : 'new');
+        expect(res.attempt).toBe(loop.crashed + 1);
+
+        // The count: exact, and equal to what the database says.
+        expect(res.unique).toBe(1000);
+        const db = await fromDatabase(choice, res.workflowID);
+        expect(db.ids).toBe(1000);
+        expect(res.unique).toBe(db.ids);
+        expect(res.rows).toBe(db.rows);
+        expect(res.rows).toBe(res.unique + res.retryDuplicates + res.crashDuplicates);
+
+        // Where the duplicates came from: each failure after a write is one batch written again
+        // with the same analyzed_at; each crash, one batch written again by the next execution.
+        const failures = (r.stderr.match(/FAILING at insert-after-write/g) ?? []).length;
+        expect(res.retryDuplicates).toBe(100 * failures);
+        expect(res.crashDuplicates).toBe(100 * loop.crashed);
+
+        if (crashes) {
+          expect(loop.ends).toContain('SIGABRT');
+          expect(res.retryDuplicates).toBeGreaterThan(0);
+          expect(res.crashDuplicates).toBeGreaterThan(0);
+          expect(res.rows).toBeGreaterThan(1000);
+        } else {
+          expect(loop.crashed).toBe(0);
+        }
+      });
+    }
+  });
+}
