@@ -134,6 +134,7 @@ async function main(): Promise<number> {
   }
   console.log(table.toString());
   console.log(`${results.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  for (const r of results) for (const n of r.notes) console.log(`note: ${r.db} seed ${r.seed}: ${n}`);
   for (const r of results.filter((x) => x.violations.length)) {
     console.log(`\nVIOLATION on ${r.db}, seed ${r.seed} (replay: npm run torture -- --runs 1 --seed-from ${r.seed} --db ${r.db === 'postgres' ? 'pg' : 'sqlite'} --workload ${args.workload})`);
     for (const v of r.violations) console.log(`  - ${v}`);

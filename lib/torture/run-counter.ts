@@ -36,6 +36,8 @@ export interface RunStats {
   reRuns: number;
   retries: number;
   violations: string[];
+  /** things worth saying that are not violations */
+  notes: string[];
   /** where the database was kept, when the run broke an invariant */
   kept?: string;
 }
@@ -55,7 +57,7 @@ export async function referenceResult(seed: number, dir: string): Promise<unknow
 }
 
 export async function runCounterSeed(db: TortureDb, seed: number, reference: unknown, opts: TortureOptions): Promise<RunStats> {
-  const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [] };
+  const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [], notes: [] };
   const place = await prepareDatabase(db, `s${seed}`, opts.pgAdminUrl);
   const counterFile = join(place.dir, 'counter.log');
   const rootID = `torture-${seed}`;
