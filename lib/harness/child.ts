@@ -52,7 +52,7 @@ function findWorkflow(mod: Module, path: string, exportName: string) {
   const registered = [...state.workflows.keys()];
   const hint = registered.length
     ? `Workflow exports of ${path}: ${workflows.join(', ') || 'none'}.`
-    : `No workflow is registered at all: does ${path} call DBOS.registerWorkflow, with DBOS imported from this workbook's lib/index.js?`;
+    : `No workflow is registered at all: does ${path} call DBOS.registerWorkflow, with DBOS imported from this workbook's lib/index.js, as an ES module (a .ts file under "type": "module", or .mts)?`;
   if (exportName) {
     const v = mod[exportName];
     if (v === undefined) throw new BadInput(`${path} has no export named "${exportName}". ${hint}`);
