@@ -1,0 +1,76 @@
+// ex5 on both databases: 1,000 users (counted by the lesson and read back from the database), and a
+// --cpu-prof run whose text summary tells engine frames from lesson frames.
+import Database from 'better-sqlite3';
+import { existsSync, readdirSync } from 'node:fs';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import type { DatabaseChoice } from '../lib/config.js';
+import { DATABASES, freshDatabase, resultOf, runScript, tempDir } from './helpers.js';
+
+interface Ex5Result { users: number; database: string; checkpoints: number; ms: Record<string, number> }
+
+async function usersInDatabase(choice: DatabaseChoice): Promise<number> {
+  if (choice.kind === 'sqlite') {
+    const db = new Database(choice.file, { readonly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+  if (choice.kind !== 'postgres') throw new Error('the tests give a PostgreSQL URL');
+  const client = new pg.Client({ connectionString: choice.url });
+  await client.connect();
+  try {
+    return Number((await client.query('SELECT COUNT(*) AS n FROM ex5.users')).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The summary's rows of one origin: "  self %  total %  <origin> <function>  <file>". */
+function framesOf(summary: string, origin: string): string[] {
+  return summary.split('\n').filter((l) => new RegExp(`%\\s+${origin}\\s+\\S`).test(l));
+}
+
+for (const kind of DATABASES) {
+  describe(`${kind}: ex5`, () => {
+    it('finishes with 1,000 users in 10 child batch workflows', async () => {
+      const { choice, env } = await freshDatabase(kind);
+      const r = await runScript('experiments/ex5.ts', env);
+      expect(r.code, r.stderr).toBe(0);
+      const res = resultOf(r) as Ex5Result;
+      expect(res.users).toBe(1000);
+      expect(res.database).toBe(kind);
+      expect(await usersInDatabase(choice)).toBe(1000);
+      // 1 set-up step, 10 child starts, 1 count, and 10 page steps in each of the 10 batches.
+      expect(res.checkpoints).toBe(1 + 10 + 1 + 10 * 10);
+      expect(r.stdout).toMatch(/^lesson's work .* ms/m);
+      expect(r.stdout).toMatch(/^engine overhead .* ms .*checkpoint writes/m);
+    });
+
+    it('profiles with --cpu-prof into a new folder, and the summary names engine and lesson frames', async () => {
+      const { env } = await freshDatabase(kind);
+      const base = tempDir('workbook-profiles-');
+      const r = await runScript('scripts/profile.ts', { ...env, WORKBOOK_PROFILES_DIR: base }, { args: ['cpu', 'ex5'] });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect((resultOf(r) as Ex5Result).users).toBe(1000);
+      const dir = /^PROFILE: (.*)$/m.exec(r.stdout)?.[1];
+      expect(dir).toMatch(/\/cpu-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-ex5$/);
+      expect(readdirSync(dir!).filter((f) => f.endsWith('.cpuprofile')).length).toBeGreaterThan(0);
+
+      const s = await runScript('scripts/cpuprofile-summary.ts', {}, { args: [dir!] });
+      expect(s.code, s.stderr).toBe(0);
+      expect(s.stdout).toMatch(/Top \d+ functions by self time/);
+      expect(framesOf(s.stdout, 'engine').some((l) => /\blib\/\S+\.ts/.test(l))).toBe(true);
+      expect(framesOf(s.stdout, 'lesson').some((l) => l.includes('experiments/ex5.ts'))).toBe(true);
+      expect(framesOf(s.stdout, 'faker').length).toBeGreaterThan(0);
+
+      // A second run never writes into the first one's folder.
+      const again = await runScript('scripts/profile.ts', { ...env, WORKBOOK_PROFILES_DIR: base }, { args: ['cpu', 'ex1'] });
+      expect(again.code).toBe(0);
+      expect(readdirSync(base)).toHaveLength(2);
+      expect(existsSync(dir!)).toBe(true);
+    });
+  });
+}
