@@ -6,6 +6,8 @@
  *   npm run torture -- --runs 1000 --db both          # the README's table
  *   npm run torture -- --runs 50 --db sqlite --workload counter
  *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
+ *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
+ *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (400).
  *
  * For seed in 1..N, on each database: a fresh database, then the workload as a child process,
  * started again and again until it prints RESULT. Each process may die two ways, both real: its
@@ -55,6 +57,10 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--seed-from') a.seedFrom = whole(flag, v, 0);
     else if (flag === '--kill-window-ms') a.opts.killWindowMs = whole(flag, v, 1);
     else if (flag === '--max-deaths') a.opts.maxDeaths = whole(flag, v, 0);
+    else if (flag === '--kill-chance') {
+      if (v === undefined || !/^(0(\.\d+)?|1(\.0*)?)$/.test(v)) throw new ConfigError(`--kill-chance ${v ?? ''} is not a probability: give a number from 0 to 1, e.g. --kill-chance 0.5.`);
+      a.opts.killChance = Number(v);
+    }
     else if (flag === '--db') {
       const map: Record<string, TortureDb[]> = { sqlite: ['sqlite'], pg: ['postgres'], postgres: ['postgres'], both: ['sqlite', 'postgres'] };
       if (!v || !map[v]) throw new ConfigError(`--db ${v ?? ''} is not a database choice: use --db sqlite, --db pg or --db both.`);
@@ -63,7 +69,7 @@ function parseArgs(argv: string[]): Args {
       if (v !== 'counter' && v !== 'ex6') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter or --workload ex6.`);
       if (v === 'ex6' && !existsSync(join(PROJECT_ROOT, 'experiments/ex6.ts'))) throw new ConfigError('--workload ex6 needs experiments/ex6.ts, which does not exist yet: use --workload counter.');
       a.workload = v;
-    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --max-deaths N.`);
+    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N.`);
     i++;
   }
   return a;
