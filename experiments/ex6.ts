@@ -22,21 +22,24 @@
  *   Settings: WORKBOOK_SEED=7 (which runs fail and crash: the same seed replays the same runs),
  *   WORKBOOK_P_GENERATE=0.02, WORKBOOK_P_INSERT_AFTER_WRITE=0.4, WORKBOOK_P_CRASH_AFTER_WRITE=0.1.
  *
- * What it prints
- *   faults: seed=1 (WORKBOOK_SEED); generate=0.02 (WORKBOOK_P_GENERATE), ...
- *   STARTED: new workflow <id>                   or, after a crash,
- *   RECOVERED: workflow <id> (execution attempt 2): launch() found it PENDING with its process gone
- *   RESUMING at batch 7: batches 1-6 are replayed from their checkpoints, not run again
- *   batch 7: generated 100 users (attempt 1)
- *   batch 7: wrote 100 rows (attempt 1, analyzed_at 2025-...)
- *   [fault] FAILING at insert-after-write ...    (on stderr: the retry writes the batch again)
- *   [fault] CRASHING at crash-after-write ...    (the process dies: the loop starts it again)
+ * What it prints (WORKBOOK_SEED=4 npm run loop -- ex6; [fault] lines go to stderr)
+ *   faults: seed=4 (WORKBOOK_SEED); generate=0.02 (WORKBOOK_P_GENERATE), ...
+ *   STARTED: new workflow <id>
+ *   batch 1: generated 100 users (attempt 1)
+ *   batch 1: wrote 100 rows (attempt 1, analyzed_at 2026-11-23T00:52:50.312Z)
+ *   [fault] FAILING at insert-after-write ...   the retry writes the batch again:
+ *   batch 1: wrote 100 rows (attempt 2, analyzed_at 2026-11-23T00:52:50.312Z)
  *   ...
- *   rows stored                          1540
- *   duplicates from step retries          440   same analyzed_at: a failed insert step's retry
- *   duplicates from crashed runs          100   another analyzed_at: a run died after a write
- *   unique users (window function)       1000
- *   RESULT: {"workflowID":"...","how":"recovered","attempt":2,"rows":1540,...,"unique":1000}
+ *   [fault] CRASHING at crash-after-write ...   the process dies; the loop starts it again:
+ *   RECOVERED: workflow <id> (execution attempt 2): launch() found it PENDING with its process gone
+ *   RESUMING at batch 8: batches 1-7 are replayed from their checkpoints, not run again; ...
+ *   batch 8: wrote 100 rows (attempt 1, analyzed_at 2026-11-23T00:52:51.176Z)
+ *   ...
+ *   rows stored                      1800
+ *   duplicates from step retries      700   same analyzed_at: a failed insert step's retry wrote again
+ *   duplicates from crashed runs      100   another analyzed_at: a run died after a write, before its checkpoint
+ *   unique users (window function)   1000
+ *   RESULT: {"workflowID":"<id>","how":"recovered","attempt":2,"seed":4,"rows":1800,...,"unique":1000}
  *
  * Why the count is exact
  *     WITH ranked AS (SELECT id, ROW_NUMBER() OVER (PARTITION BY id, workflow_id
