@@ -63,6 +63,12 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    // Which execution of the workflow recorded each outcome (its recovery_attempts then, the fence
+    // of the write): lets `npm run wf -- steps` tell the first run from each recovery. Our addition.
+    version: 2,
+    statements: [`ALTER TABLE {S}operation_outputs ADD COLUMN execution_attempt INTEGER`],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

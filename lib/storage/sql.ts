@@ -65,6 +65,7 @@ function toOperationRow(r: Raw): OperationRow {
     error: str(r.error),
     childWorkflowID: str(r.child_workflow_id),
     attempts: num(r.attempts),
+    executionAttempt: r.execution_attempt === null || r.execution_attempt === undefined ? null : num(r.execution_attempt),
     startedAtEpochMs: num(r.started_at_epoch_ms),
     completedAtEpochMs: num(r.completed_at_epoch_ms),
   };
@@ -152,11 +153,11 @@ export class SqlSystemDatabase implements SystemDatabase {
     // One statement: the insert happens only while this execution still owns the workflow.
     const changed = await this.d.run(
       `INSERT INTO ${this.S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
-         child_workflow_id, attempts, started_at_epoch_ms, completed_at_epoch_ms)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+         child_workflow_id, attempts, execution_attempt, started_at_epoch_ms, completed_at_epoch_ms)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
        WHERE EXISTS (SELECT 1 FROM ${this.S}workflow_status WHERE workflow_uuid = ? AND ${FENCE})
        ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
-      [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts,
+      [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts, fence.attempt,
         op.startedAtEpochMs, op.completedAtEpochMs, op.workflowID, fence.executorID, fence.attempt],
     );
     return changed === 1;

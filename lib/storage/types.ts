@@ -38,6 +38,8 @@ export interface OperationRow {
   childWorkflowID: string | null;
   /** how many times the step's function ran before this outcome (our addition to DBOS's columns) */
   attempts: number;
+  /** the workflow's execution attempt that recorded it (1 = first run); set from the fence on write, null in rows older than it */
+  executionAttempt?: number | null;
   startedAtEpochMs: number;
   completedAtEpochMs: number;
 }
