@@ -46,24 +46,14 @@
  *     the same way on every run, a crash that happened once would happen at the same point forever.
  *     The same seed still replays the same sequence of runs (see docs: WORKBOOK_SEED).
  */
-import { databaseFromEnv, DBOS, Faults, fakeUsers, UsersTable, type RecoveryReport, type WorkflowHandle } from '../lib/index.js';
-import { ConfigError } from '../lib/errors.js';
-import { EXIT_BAD_INPUT, EXIT_FAILED, runLesson } from '../lib/lesson.js';
+import { databaseFromEnv, DBOS, fakeUsers, UsersTable } from '../lib/index.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex3';
 const NAME = 'usersWorkflow';
 const faults = faultsOrExit({ 'crash-after-page-1': 0.5 });
 const users = () => new UsersTable(DBOS.appDatabase, 'run');
 
-/** The fault settings are read before launch() (a recovered run crashes too): bad ones end it here. */
-function faultsOrExit(sites: Record<string, number>): Faults {
-  try {
-    return new Faults(sites);
-  } catch (err) {
-    process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
-    process.exit(EXIT_BAD_INPUT);
-  }
-}
 /** function ids of the steps whose bodies ran in this process (the others were replayed) */
 const ranHere = new Set<number>();
 
@@ -106,47 +96,11 @@ const usersWorkflow = DBOS.registerWorkflow(
   { name: NAME, maxRecoveryAttempts: 3 },
 );
 
-// Step 3: find the workflow a crashed run left behind, or start a new one, and say why.
-function settings(): { resumeID?: string; waitMs: number } {
-  const i = process.argv.indexOf('--resume');
-  const resumeID = i >= 0 ? process.argv[i + 1] : undefined;
-  if (i >= 0 && (!resumeID || resumeID.startsWith('--'))) throw new ConfigError('--resume needs a workflow id: --resume <id> (DBOS.listWorkflows or the query printed for a parked workflow shows it).');
-  const raw = process.env.WORKBOOK_WAIT_MS ?? '2000';
-  if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`WORKBOOK_WAIT_MS=${raw} is not a wait: give a whole number of milliseconds, e.g. WORKBOOK_WAIT_MS=2000.`);
-  return { resumeID, waitMs: Number(raw) };
-}
+// Step 3: find the workflow a crashed run left behind, or start a new one, and say why:
+// findOrStart in lib/lesson.ts. After launch() there are four cases: a parked workflow (the dead
+// letter, below); none unfinished (start a new one); one that launch() recovered here because its
+// process was gone; one whose owner looks alive (wait WORKBOOK_WAIT_MS for it, then attach).
 
-type Found = { handle: WorkflowHandle<number>; how: 'new' | 'recovered' | 'attached' | 'resumed' } | { parked: string };
-
-async function findOrStart(recovery: RecoveryReport, resumeID: string | undefined, waitMs: number): Promise<Found> {
-  if (resumeID) {
-    console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
-    return { handle: await DBOS.resumeWorkflow<number>(resumeID), how: 'resumed' };
-  }
-  if (recovery.parked.length) return { parked: recovery.parked[0] };
-  const pending = await DBOS.listWorkflows({ status: ['PENDING', 'ENQUEUED'], workflowName: NAME, applicationID: APP });
-  if (pending.length === 0) {
-    console.log(`no unfinished ${NAME}: starting a new one`);
-    return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
-  }
-  const id = pending[0].workflowID;
-  if (recovery.recovered.some((h) => h.workflowID === id)) {
-    console.log(`launch() found workflow ${id} PENDING with its process gone, and recovered it here`);
-    return { handle: DBOS.retrieveWorkflow<number>(id), how: 'recovered' };
-  }
-  // Its owner looks alive: give it a moment to finish elsewhere before we step in.
-  console.log(`workflow ${id} is PENDING and its owner looks alive: waiting up to ${waitMs} ms (WORKBOOK_WAIT_MS) for it to finish there`);
-  for (const end = Date.now() + waitMs; Date.now() < end; ) {
-    await new Promise((r) => setTimeout(r, 100));
-    const row = await DBOS.getWorkflowStatus(id);
-    if (row && row.status !== 'PENDING' && row.status !== 'ENQUEUED') {
-      console.log(`workflow ${id} finished elsewhere (${row.status}): nothing to resume, starting a new one`);
-      return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
-    }
-  }
-  console.log(`workflow ${id} is still PENDING: attaching to it (taken over here if its owner is gone, else we wait for the owner)`);
-  return { handle: await DBOS.resumeWorkflow<number>(id), how: 'attached' };
-}
 
 // The dead letter: how to see it, and how to run it again on purpose.
 async function showParked(id: string): Promise<number> {
@@ -170,8 +124,7 @@ async function showParked(id: string): Promise<number> {
 // Step 4: launch (which recovers what a crash left PENDING), decide, wait, report.
 await runLesson(APP, async (recovery) => {
   console.log(faults.describe());
-  const { resumeID, waitMs } = settings();
-  const found = await findOrStart(recovery, resumeID, waitMs);
+  const found = await findOrStart<number>(APP, NAME, recovery, () => DBOS.startWorkflow(usersWorkflow)());
   if ('parked' in found) return showParked(found.parked);
   const { handle, how } = found;
   const count = await handle.getResult();

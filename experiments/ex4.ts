@@ -47,24 +47,13 @@
  *   with a window function). Writing from workflow code is also outside the engine's promises: it
  *   is not checkpointed, which is exactly why it repeats.
  */
-import { DBOS, Faults, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
-import { ConfigError } from '../lib/errors.js';
-import { EXIT_BAD_INPUT, EXIT_FAILED, runLesson } from '../lib/lesson.js';
+import { DBOS, fakeUsers, UsersTable, type User } from '../lib/index.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex4';
 const NAME = 'usersWorkflow';
 const faults = faultsOrExit({ 'crash-after-page-1': 0.5 });
 const users = () => new UsersTable(DBOS.appDatabase, 'run');
-
-/** The fault settings are read before launch() (a recovered run crashes too): bad ones end it here. */
-function faultsOrExit(sites: Record<string, number>): Faults {
-  try {
-    return new Faults(sites);
-  } catch (err) {
-    process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
-    process.exit(EXIT_BAD_INPUT);
-  }
-}
 
 // Step 1: the steps. None of them writes users, so a retry or a replay cannot duplicate anything.
 const resetUsers = DBOS.registerStep(async function resetUsers() {
@@ -116,53 +105,16 @@ const usersWorkflow = DBOS.registerWorkflow(
   { name: NAME, maxRecoveryAttempts: 3 },
 );
 
-// Step 3: find the workflow a crashed run left behind, or start a new one (as ex3, which explains it).
+// Step 3: find the workflow a crashed run left behind, or start a new one (findOrStart in
+// lib/lesson.ts; ex3 explains each case).
 type Result = { users: number; leftover: number; total: number };
-type Found = { handle: WorkflowHandle<Result>; how: 'new' | 'recovered' | 'attached' | 'resumed' } | { parked: string };
 
-function settings(): { resumeID?: string; waitMs: number } {
-  const i = process.argv.indexOf('--resume');
-  const resumeID = i >= 0 ? process.argv[i + 1] : undefined;
-  if (i >= 0 && (!resumeID || resumeID.startsWith('--'))) throw new ConfigError('--resume needs a workflow id: --resume <id> (DBOS.listWorkflows shows them).');
-  const raw = process.env.WORKBOOK_WAIT_MS ?? '2000';
-  if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`WORKBOOK_WAIT_MS=${raw} is not a wait: give a whole number of milliseconds, e.g. WORKBOOK_WAIT_MS=2000.`);
-  return { resumeID, waitMs: Number(raw) };
-}
 
-async function findOrStart(recovery: RecoveryReport, resumeID: string | undefined, waitMs: number): Promise<Found> {
-  if (resumeID) {
-    console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
-    return { handle: await DBOS.resumeWorkflow<Result>(resumeID), how: 'resumed' };
-  }
-  if (recovery.parked.length) return { parked: recovery.parked[0] };
-  const pending = await DBOS.listWorkflows({ status: ['PENDING', 'ENQUEUED'], workflowName: NAME, applicationID: APP });
-  if (pending.length === 0) {
-    console.log(`no unfinished ${NAME}: starting a new one`);
-    return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
-  }
-  const id = pending[0].workflowID;
-  if (recovery.recovered.some((h) => h.workflowID === id)) {
-    console.log(`launch() found workflow ${id} PENDING with its process gone, and recovered it here`);
-    return { handle: DBOS.retrieveWorkflow<Result>(id), how: 'recovered' };
-  }
-  console.log(`workflow ${id} is PENDING and its owner looks alive: waiting up to ${waitMs} ms (WORKBOOK_WAIT_MS) for it to finish there`);
-  for (const end = Date.now() + waitMs; Date.now() < end; ) {
-    await new Promise((r) => setTimeout(r, 100));
-    const row = await DBOS.getWorkflowStatus(id);
-    if (row && row.status !== 'PENDING' && row.status !== 'ENQUEUED') {
-      console.log(`workflow ${id} finished elsewhere (${row.status}): nothing to resume, starting a new one`);
-      return { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
-    }
-  }
-  console.log(`workflow ${id} is still PENDING: attaching to it (taken over here if its owner is gone, else we wait for the owner)`);
-  return { handle: await DBOS.resumeWorkflow<Result>(id), how: 'attached' };
-}
 
 // Step 4: launch, decide, wait, and show every execution's rows.
 await runLesson(APP, async (recovery) => {
   console.log(faults.describe());
-  const { resumeID, waitMs } = settings();
-  const found = await findOrStart(recovery, resumeID, waitMs);
+  const found = await findOrStart<Result>(APP, NAME, recovery, () => DBOS.startWorkflow(usersWorkflow)());
   if ('parked' in found) {
     console.log(`\nworkflow ${found.parked} is parked (MAX_RECOVERY_ATTEMPTS_EXCEEDED): see ex3 for how to inspect it.`);
     console.log(`Resume it on purpose: WORKBOOK_P_CRASH_AFTER_PAGE_1=0 npx tsx experiments/ex4.ts --resume ${found.parked}`);

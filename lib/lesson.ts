@@ -5,7 +5,9 @@
 //   exit 2  bad input: configuration, environment, database location (the message says the fix)
 // A crash injected by lib/faults.ts ends the process by SIGABRT instead (exit code 134 in a shell).
 import { DBOS, type RecoveryReport } from './dbos.js';
+import type { WorkflowHandle } from './engine.js';
 import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError } from './errors.js';
+import { Faults } from './faults.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
@@ -29,4 +31,64 @@ export async function runLesson(name: string, lesson: (recovery: RecoveryReport)
     await DBOS.shutdown().catch((e) => process.stderr.write(`shutdown: ${(e as Error).message}\n`));
   }
   process.exitCode = code;
+}
+
+/**
+ * The fault settings of a lesson, read before launch() (a recovered run injects faults too): bad
+ * ones end the process here with exit 2 and the fix.
+ */
+export function faultsOrExit(sites: Record<string, number>): Faults {
+  try {
+    return new Faults(sites);
+  } catch (err) {
+    process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+}
+
+export type Found<R> = { handle: WorkflowHandle<R>; how: 'new' | 'recovered' | 'attached' | 'resumed' } | { parked: string };
+
+/** --resume <id> and WORKBOOK_WAIT_MS (default 2000), checked. */
+export function findSettings(argv = process.argv, env = process.env): { resumeID?: string; waitMs: number } {
+  const i = argv.indexOf('--resume');
+  const resumeID = i >= 0 ? argv[i + 1] : undefined;
+  if (i >= 0 && (!resumeID || resumeID.startsWith('--'))) throw new ConfigError('--resume needs a workflow id: --resume <id> (DBOS.listWorkflows or the query printed for a parked workflow shows it).');
+  const raw = env.WORKBOOK_WAIT_MS ?? '2000';
+  if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`WORKBOOK_WAIT_MS=${raw} is not a wait: give a whole number of milliseconds, e.g. WORKBOOK_WAIT_MS=2000.`);
+  return { resumeID, waitMs: Number(raw) };
+}
+
+/**
+ * Finds the workflow a crashed run left behind, or starts a new one, and says which and why (ex3
+ * explains each branch). `start` starts a new execution of the lesson's workflow.
+ */
+export async function findOrStart<R>(app: string, name: string, recovery: RecoveryReport, start: () => Promise<WorkflowHandle<R>>): Promise<Found<R>> {
+  const { resumeID, waitMs } = findSettings();
+  if (resumeID) {
+    console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
+    return { handle: await DBOS.resumeWorkflow<R>(resumeID), how: 'resumed' };
+  }
+  if (recovery.parked.length) return { parked: recovery.parked[0] };
+  const pending = await DBOS.listWorkflows({ status: ['PENDING', 'ENQUEUED'], workflowName: name, applicationID: app });
+  if (pending.length === 0) {
+    console.log(`no unfinished ${name}: starting a new one`);
+    return { handle: await start(), how: 'new' };
+  }
+  const id = pending[0].workflowID;
+  if (recovery.recovered.some((h) => h.workflowID === id)) {
+    console.log(`launch() found workflow ${id} PENDING with its process gone, and recovered it here`);
+    return { handle: DBOS.retrieveWorkflow<R>(id), how: 'recovered' };
+  }
+  // Its owner looks alive: give it a moment to finish elsewhere before we step in.
+  console.log(`workflow ${id} is PENDING and its owner looks alive: waiting up to ${waitMs} ms (WORKBOOK_WAIT_MS) for it to finish there`);
+  for (const end = Date.now() + waitMs; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    const row = await DBOS.getWorkflowStatus(id);
+    if (row && row.status !== 'PENDING' && row.status !== 'ENQUEUED') {
+      console.log(`workflow ${id} finished elsewhere (${row.status}): nothing to resume, starting a new one`);
+      return { handle: await start(), how: 'new' };
+    }
+  }
+  console.log(`workflow ${id} is still PENDING: attaching to it (taken over here if its owner is gone, else we wait for the owner)`);
+  return { handle: await DBOS.resumeWorkflow<R>(id), how: 'attached' };
 }
