@@ -70,14 +70,14 @@
  *   (An insert step out of retries, 0.4^10 per batch, ends the workflow as ERROR: exit 1, and the
  *   loop's next run starts a new workflow.)
  */
-import { DBOS, Faults, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
-import { runLesson } from '../lib/lesson.js';
+import { DBOS, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
+import { faultsOrExit, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex6';
 const BATCHES = 10;
 const PAGES_PER_BATCH = 10;
 const FIRST_CRASH_BATCH = 6; // "after batch 5"
-const faults = new Faults({ generate: 0.02, 'insert-after-write': 0.4, 'crash-after-write': 0.1 });
+const faults = faultsOrExit({ generate: 0.02, 'insert-after-write': 0.4, 'crash-after-write': 0.1 });
 const users = () => new UsersTable(DBOS.appDatabase, 'row');
 // Short waits keep the lesson fast; 10 ms at least, so a retry's created_at differs from the last.
 const RETRIES = { retriesAllowed: true, maxAttempts: 10, intervalSeconds: 0.01, backoffRate: 2, maxIntervalSeconds: 0.2 };
