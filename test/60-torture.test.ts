@@ -76,6 +76,7 @@ for (const kind of DATABASES) {
         await db.app.exec(`UPDATE ${S}workflow_status SET status = 'RUNNING' WHERE workflow_uuid = 'torture-5-5'`);
         const broken = (await check({ seed: 5, digest: -1 })).violations.join('\n');
         expect(broken).toMatch(/torture-5#0: ran 1 time\(s\) after its outcome was recorded/);
+        expect(broken).toMatch(/torture-5#0: ran in execution\(s\) 2 after execution 1 recorded it/);
         expect(broken).toMatch(/torture-5#1: ran in execution 0 \(pid 999999\), which did not record it and did not die/);
         expect(broken).toMatch(/torture-5: function ids recorded are \[0,1,2,4,/);
         expect(broken).toMatch(/status "RUNNING", which the contract does not name/);

@@ -7,7 +7,8 @@
 //   3. no step body ran after its outcome was recorded (counter line later than completed_at);
 //      a step ran in more than one execution only where the earlier executions died before
 //      recording it (their process is one the torture saw die): those are counted as re-runs;
-//      the recording execution ran the body exactly `attempts` times (its retries);
+//      the recording execution ran the body exactly `attempts` times (its retries), and it is the
+//      one operation_outputs.execution_attempt names;
 //   4. the result equals the crash-free run's result;
 //   5. SQLite PRAGMA integrity_check is ok; every status is one DESIGN.md names; no step row
 //      without its workflow.
@@ -159,6 +160,13 @@ export async function checkRun(input: CheckInput): Promise<CheckOutcome> {
     }
     const executions = [...new Set(before.map((l) => l.execAttempt))].sort((a, b) => a - b);
     const recorder = executions.at(-1)!;
+    // The engine also stores which execution recorded the outcome (the fence's attempt): it must be
+    // the last one the counter saw run the body, and no later execution may have run it.
+    if (op.executionAttempt != null) {
+      if (op.executionAttempt !== recorder) bad(`${key}: recorded by execution ${op.executionAttempt}, but the counter's last run before the recording is execution ${recorder}`);
+      const later = all.filter((l) => l.execAttempt > op.executionAttempt!);
+      if (later.length) bad(`${key}: ran in execution(s) ${later.map((l) => l.execAttempt).join(',')} after execution ${op.executionAttempt} recorded it`);
+    }
     const recorderRuns = before.filter((l) => l.execAttempt === recorder).length;
     if (recorderRuns !== op.attempts) bad(`${key}: the recording execution ran the body ${recorderRuns} time(s), but ${op.attempts} attempt(s) are recorded`);
     out.retries += op.attempts - 1;
