@@ -73,13 +73,31 @@ function toOperationRow(r: Raw): OperationRow {
 
 const FENCE = `status = 'PENDING' AND executor_id = ? AND recovery_attempts = ?`;
 
+/** Statements this process sent through any system database (app tables included): the benchmark counts a recovery's queries with it. */
+export const queryStats = { statements: 0 };
+
+function counted(d: Driver): Driver {
+  return {
+    dialect: d.dialect,
+    description: d.description,
+    schemaPrefix: d.schemaPrefix,
+    run: (sql, params) => (queryStats.statements++, d.run(sql, params)),
+    all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, d.all<T>(sql, params)),
+    transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
+    withMigrationLock: (fn) => d.withMigrationLock(fn),
+    close: () => d.close(),
+  };
+}
+
 export class SqlSystemDatabase implements SystemDatabase {
   readonly dialect;
   readonly description;
   readonly app: AppDatabase;
   private readonly S: string;
+  private readonly d: Driver;
 
-  constructor(private readonly d: Driver) {
+  constructor(driver: Driver) {
+    const d = (this.d = counted(driver));
     this.dialect = d.dialect;
     this.description = d.description;
     this.S = d.schemaPrefix;

@@ -82,13 +82,18 @@ class SqliteDriver implements Driver {
   }
 }
 
+/** The engine's connection settings; exported so that the benchmark's raw commits use exactly these. */
+export function configureSqlite(db: Database.Database, opts: Omit<SqliteOptions, 'file'> = {}): void {
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+}
+
 export function openSqlite(opts: SqliteOptions): SqlSystemDatabase {
   let db: Database.Database | undefined;
   try {
     db = new Database(opts.file);
-    db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+    configureSqlite(db, opts);
   } catch (err) {
     db?.close();
     throw openError(opts.file, err);
