@@ -1,0 +1,30 @@
+// One table per database: each figure, its ratio to the raw commit rate, and the target it is held to.
+import Table from 'cli-table3';
+import type { DatabaseResult, RateFigure, Sampled } from './figures.js';
+
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+const spread = (s: Sampled) => (s.samples.length > 1 ? ` (${int(Math.min(...s.samples))}-${int(Math.max(...s.samples))})` : '');
+const ratio = (s: Sampled) => `${s.median.toFixed(2)}x`;
+
+export function renderTable(d: DatabaseResult, color = false): string {
+  const verdict = (i: number) => (d.targets[i].ok ? 'ok' : 'MISSED');
+  const table = new Table({
+    head: ['figure', 'value (min-max of rounds)', 'vs raw', 'target', ''],
+    style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
+  });
+  const rate = (label: string, f: RateFigure, target = '', ok = '') =>
+    [label, `${int(f.perSecond.median)}/s${spread(f.perSecond)}`, ratio(f.ratioToRaw), target, ok];
+  table.push(
+    ['raw: single-row INSERT + commit', `${int(d.raw.commitsPerSecond.median)}/s${spread(d.raw.commitsPerSecond)}, ${d.raw.usPerCommit.toFixed(1)} us each`, '1.00x', '', ''],
+    rate(`steps/s, one workflow of ${int(d.steps.n)} steps`, d.steps, d.targets[0].want, verdict(0)),
+    rate('one-step workflows/s, sequential', d.sequentialWorkflows, d.targets[1].want, verdict(1)),
+    rate(`one-step workflows/s, ${d.concurrentWorkflows.concurrency} at a time`, d.concurrentWorkflows),
+    [`ex5 end to end (${int(d.ex5.users)} users, 10 child workflows)`, `${d.ex5.ms.toFixed(0)} ms`, `= ${int(d.ex5.rawCommitEquivalents)} raw commits`, '', ''],
+    [`recovery of ${int(d.recovery.steps)} recorded steps`, `${d.recovery.ms.toFixed(0)} ms, ${d.recovery.queries} queries`,
+      `= ${int(d.recovery.rawCommitEquivalents)} raw commits`, d.targets[2].want, verdict(2)],
+    [`peak RSS after ${int(d.rss.firstSteps)} / ${int(d.rss.lastSteps)} steps`, `${d.rss.firstPeakMb.toFixed(0)} / ${d.rss.lastPeakMb.toFixed(0)} MB (+${d.rss.growthMb.toFixed(1)})`,
+      '', d.targets[3].want, verdict(3)],
+  );
+  const title = `${d.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: ${d.description}, ${d.mode} mode, ${d.sizes.rounds} round${d.sizes.rounds > 1 ? 's' : ''}`;
+  return `${title}\n${table.toString()}`;
+}

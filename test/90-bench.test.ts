@@ -1,0 +1,54 @@
+// npm run bench in its tiniest mode (--quick-test), as a real child process on each database: it
+// must finish, print its table, and write a JSON report that has every figure. Nothing here is
+// timed and no speed is asserted: the numbers of so small a run mean nothing, and the machine is
+// shared. Only what does not depend on speed is checked: a recovery makes a constant number of
+// queries, and the ratios are the rates divided by the raw rate.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { missingFigures, type BenchReport } from '../bench/figures.js';
+import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
+
+for (const kind of DATABASES) {
+  describe(`${kind}: npm run bench`, () => {
+    it('measures every figure in --quick-test mode, prints the table and writes the JSON', async () => {
+      const out = tempDir('workbook-bench-test-');
+      // PostgreSQL: the test server (the bench makes and drops a database of its own on it).
+      const env = kind === 'postgres' ? { DATABASE_URL: (await freshDatabase('postgres')).env.DATABASE_URL } : { DATABASE_URL: undefined };
+      const r = await runScript('bench/run.ts', env, { args: ['--quick-test', '--db', kind, '--out', out], timeoutMs: 110_000 });
+      expect(r.code, r.stderr).toBe(0);
+
+      const file = /^BENCH_JSON: (.+)$/m.exec(r.stdout)?.[1];
+      expect(file, r.stdout).toBeDefined();
+      const report = JSON.parse(readFileSync(file!, 'utf8')) as BenchReport;
+      expect(report.mode).toBe('quick-test');
+      expect(report.databases.map((d) => d.kind)).toEqual([kind]);
+      expect(missingFigures(report)).toEqual([]);
+
+      const d = report.databases[0];
+      // Each ratio is its rate over the raw rate measured around it (one round: before and after).
+      const [before, after] = d.raw.commitsPerSecond.samples;
+      expect(d.steps.ratioToRaw.median).toBeCloseTo(d.steps.perSecond.median / ((before + after) / 2), 6);
+      // Recovery reads the recorded steps in one query, whatever their number (replayed, not re-run).
+      expect(d.recovery.steps).toBe(1_000);
+      expect(d.recovery.queries).toBeGreaterThan(0);
+      expect(d.recovery.queries).toBeLessThanOrEqual(10);
+      expect(d.ex5.users).toBe(1_000);
+      expect(d.rss.lastSteps).toBeGreaterThan(d.rss.firstSteps);
+
+      // The table on stdout names every figure; progress went to stderr, a line per phase.
+      for (const label of ['raw: single-row INSERT + commit', 'steps/s, one workflow of', 'one-step workflows/s, sequential',
+        'one-step workflows/s, 100 at a time', 'ex5 end to end', 'recovery of 1,000 recorded steps', 'peak RSS after']) {
+        expect(r.stdout).toContain(label);
+      }
+      expect(r.stderr).toContain(`[${kind}] round 1/1`);
+    });
+  });
+}
+
+describe('npm run bench: bad input', () => {
+  it('names the problem and the fix for an unknown database', async () => {
+    const r = await runScript('bench/run.ts', {}, { args: ['--db', 'mysql'] });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--db mysql is not a database: use --db sqlite or --db postgres');
+  });
+});
