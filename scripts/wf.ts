@@ -1,0 +1,227 @@
+/**
+ * npm run wf -- <command>: see and steer workflows, without writing SQL
+ * =====================================================================
+ *
+ * Commands (named as DBOS's CLI, `dbos workflow list|get|steps|resume|cancel`)
+ *   list [--status S,S] [--name N] [--since 10m|2h|1d|ISO] [--limit 20]   newest first, a table
+ *   get <id>        status, inputs, output or error, executions, times
+ *   steps <id>      each function id: name, run, outcome, attempts, time; then a timeline that shows
+ *                   which run of the process (the first, each recovery) recorded what
+ *   resume <id>     a CANCELLED or parked (MAX_RECOVERY_ATTEMPTS_EXCEEDED) workflow becomes PENDING
+ *                   with its recovery count reset; its application runs it at its next start
+ *   cancel <id>     a PENDING workflow becomes CANCELLED; a process running it stops at its next step
+ *   --json          machine-readable output (list, get, steps)
+ *
+ * Which database: as the experiments (lib/config.ts).
+ *   npm run wf -- list --app ex6                  SQLite data/ex6.db
+ *   WORKBOOK_DB=pg npm run wf -- list --app ex6   embedded PostgreSQL (--app filters by application)
+ *   DATABASE_URL=postgres://... npm run wf -- list
+ *   WORKBOOK_SQLITE_FILE=path npm run wf -- list
+ * It opens the database without recovering anything: looking never runs a workflow.
+ *
+ * Exit 0: done. 1: the database failed. 2: bad input (unknown command, id, option: the message
+ * says the fix).
+ */
+import Table from 'cli-table3';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { checkAppName, databaseFromEnv } from '../lib/config.js';
+import { ConfigError } from '../lib/errors.js';
+import { describeExecutions, formatMs, renderTimeline } from '../lib/harness/timeline.js';
+import { isBadInput } from '../lib/lesson.js';
+import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
+import { openDatabase } from '../lib/storage/open.js';
+import type { SystemDatabase, WorkflowRow, WorkflowStatusValue } from '../lib/storage/types.js';
+
+const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--json] [--pg|--sqlite]`;
+const STATUSES: WorkflowStatusValue[] = ['PENDING', 'ENQUEUED', 'SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'];
+const COMMANDS = ['list', 'get', 'steps', 'resume', 'cancel'];
+
+const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
+const clip = (s: string, n = 60) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
+const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
+
+function parseSince(raw: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)$/.exec(raw.trim());
+  if (m) return Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's']!;
+  const t = Date.parse(raw);
+  if (Number.isNaN(t)) throw new ConfigError(`--since ${raw} is not a time: give an age (30s, 10m, 2h, 1d) or a date (2026-01-31 or 2026-01-31T12:00:00Z).`);
+  return t;
+}
+
+function parseStatus(raw: string): WorkflowStatusValue[] {
+  return raw.split(',').map((s) => {
+    const v = s.trim().toUpperCase();
+    if (!STATUSES.includes(v as WorkflowStatusValue)) throw new ConfigError(`--status ${s} is not a status: use one or more of ${STATUSES.join(', ')} (comma-separated).`);
+    return v as WorkflowStatusValue;
+  });
+}
+
+/** The recorded error's message and each attempt's error (an exhausted retry keeps them all). */
+function errorLines(text: string): string[] {
+  const rec = JSON.parse(text) as RecordedError;
+  if (!rec.errors?.length) return [`${rec.name}: ${rec.message}`];
+  return [`${rec.name}: ${rec.message.split(' Previous errors:')[0]}`, ...rec.errors.map((e, i) => `  attempt ${i + 1}: ${e.name}: ${e.message}`)];
+}
+
+async function mustGet(sys: SystemDatabase, id: string | undefined, command: string): Promise<WorkflowRow> {
+  if (!id) throw new ConfigError(`wf ${command} needs a workflow id: npm run wf -- ${command} <id> (npm run wf -- list shows them).`);
+  const row = await sys.getWorkflow(id);
+  if (!row) throw new ConfigError(`no workflow with id ${id} in ${sys.description}. Check the id and the database (npm run wf -- list shows the ids; --app picks the application).`);
+  return row;
+}
+
+function workflowJson(w: WorkflowRow) {
+  return { ...w, inputs: deserialize(w.inputs), output: deserialize(w.output), error: w.error === null ? null : deserializeError(w.error).message };
+}
+
+type Opts = { app?: string; status?: string; name?: string; since?: string; limit?: string; json?: boolean };
+/** Where a command prints (stdout for the CLI, an array in the tests). */
+type Out = (text: string) => void;
+
+async function list(sys: SystemDatabase, o: Opts, out: Out): Promise<void> {
+  const limit = o.limit === undefined ? 20 : Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`--limit ${o.limit} is not a whole number >= 1.`);
+  const rows = await sys.listWorkflows({
+    status: o.status ? parseStatus(o.status) : undefined, workflowName: o.name, applicationID: o.app,
+    startTime: o.since ? parseSince(o.since) : undefined, sortDesc: true, limit,
+  });
+  if (o.json) return void out(JSON.stringify(rows.map(workflowJson), null, 2));
+  const t = table(['workflow id', 'name', 'status', 'executions', 'created', 'took']);
+  for (const w of rows) {
+    const done = w.status !== 'PENDING' && w.status !== 'ENQUEUED';
+    t.push([w.workflowID, w.name, w.status, w.recoveryAttempts, time(w.createdAt), done ? formatMs(w.updatedAt - w.createdAt) : '-']);
+  }
+  out(rows.length ? t.toString() : 'no workflows match.');
+  if (rows.length === limit) out(`(the newest ${limit}; --limit shows more)`);
+}
+
+async function get(sys: SystemDatabase, id: string | undefined, o: Opts, out: Out): Promise<void> {
+  const w = await mustGet(sys, id, 'get');
+  const ops = await sys.loadOperations(w.workflowID);
+  if (o.json) return void out(JSON.stringify({ ...workflowJson(w), steps: ops.length }, null, 2));
+  const lines: [string, string][] = [
+    ['workflow', w.workflowID], ['name', w.name], ['status', w.status],
+    ['application', `${w.applicationID ?? '?'} (version ${w.applicationVersion ?? '?'})`],
+    ['executions', `${w.recoveryAttempts} (recovery_attempts: ${describeExecutions(w.recoveryAttempts)})`],
+    ['inputs', clip(w.inputs ?? 'none', 200)],
+  ];
+  if (w.status === 'SUCCESS') lines.push(['output', clip(w.output ?? 'none (undefined)', 200)]);
+  if (w.error !== null) errorLines(w.error).forEach((l, i) => lines.push([i ? '' : 'error', l]));
+  lines.push(['created', time(w.createdAt)], ['updated', time(w.updatedAt)]);
+  if (w.status !== 'PENDING' && w.status !== 'ENQUEUED') lines.push(['took', formatMs(w.updatedAt - w.createdAt)]);
+  lines.push(['executor', w.executorID ?? 'none']);
+  if (w.parentWorkflowID) lines.push(['parent', w.parentWorkflowID]);
+  lines.push(['steps', `${ops.length} recorded (npm run wf -- steps ${w.workflowID})`]);
+  for (const [k, v] of lines) out(`${k.padEnd(12)} ${v}`);
+}
+
+async function steps(sys: SystemDatabase, id: string | undefined, o: Opts, out: Out): Promise<void> {
+  const w = await mustGet(sys, id, 'steps');
+  const ops = await sys.loadOperations(w.workflowID);
+  if (o.json) {
+    return void out(JSON.stringify(ops.map((s) => ({ ...s, output: deserialize(s.output), error: s.error === null ? null : errorLines(s.error) })), null, 2));
+  }
+  out(`workflow ${w.workflowID} (${w.name}): ${w.status}`);
+  const t = table(['#', 'step', 'run', 'outcome', 'attempts', 'took']);
+  for (const s of ops) {
+    const outcome = s.childWorkflowID !== null ? `child workflow ${s.childWorkflowID}`
+      : s.error !== null ? `error: ${clip(errorLines(s.error)[0], 50)}` : `ok: ${clip(s.output ?? 'undefined', 40)}`;
+    t.push([s.functionID, s.functionName, s.executionAttempt ?? '?', outcome, s.attempts, formatMs(s.completedAtEpochMs - s.startedAtEpochMs)]);
+  }
+  out(ops.length ? t.toString() : 'no step recorded.');
+  for (const s of ops.filter((x) => x.error !== null && (JSON.parse(x.error) as RecordedError).errors?.length)) {
+    out(`step ${s.functionID} (${s.functionName}) failed after ${s.attempts} attempts:`);
+    for (const l of errorLines(s.error!).slice(1)) out(`  ${l}`);
+  }
+  const retried = ops.filter((x) => x.error === null && x.attempts > 1);
+  if (retried.length) out(`succeeded after retries (the failed attempts' errors are logged, not recorded): ${retried.map((x) => `${x.functionID} (${x.functionName}) x${x.attempts}`).join(', ')}`);
+  out('');
+  for (const l of renderTimeline(w, ops)) out(l);
+}
+
+async function resume(sys: SystemDatabase, id: string | undefined, out: Out): Promise<void> {
+  const w = await mustGet(sys, id, 'resume');
+  if (w.status === 'PENDING' || w.status === 'ENQUEUED') {
+    return void out(`workflow ${w.workflowID} is already ${w.status}: its application recovers it at its next start (if its process is gone).`);
+  }
+  if (w.status !== 'CANCELLED' && w.status !== 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
+    throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): resume runs a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow again; a finished one has nothing left to run.`);
+  }
+  await sys.setStatus(w.workflowID, 'PENDING', [w.status], { now: Date.now(), resetAttempts: true });
+  out(`workflow ${w.workflowID} is PENDING again (was ${w.status}), its recovery count reset to 0. ` +
+    `Its application (${w.applicationID}) runs it at its next start: DBOS.launch() recovers it, replaying its ${(await sys.loadOperations(w.workflowID)).length} recorded step(s).`);
+}
+
+async function cancel(sys: SystemDatabase, id: string | undefined, out: Out): Promise<void> {
+  const w = await mustGet(sys, id, 'cancel');
+  if (w.status === 'CANCELLED') return void out(`workflow ${w.workflowID} is already CANCELLED.`);
+  if (w.status !== 'PENDING' && w.status !== 'ENQUEUED') {
+    throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): there is nothing to cancel. Cancel works on PENDING or ENQUEUED workflows.`);
+  }
+  await sys.setStatus(w.workflowID, 'CANCELLED', ['PENDING', 'ENQUEUED'], { now: Date.now() });
+  out(`workflow ${w.workflowID} is CANCELLED: a process running it stops at its next step, and recovery leaves it alone. npm run wf -- resume ${w.workflowID} runs it again.`);
+}
+
+/**
+ * Runs one wf command: `argv` as after "npm run wf --", the environment for the database choice.
+ * Returns the exit code: 0 done, 1 the database failed, 2 bad input (the message says the fix).
+ */
+export async function wf(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out): Promise<number> {
+  try {
+    await run(argv, env, out);
+    return 0;
+  } catch (e) {
+    const bad = isBadInput(e) || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    err(`${bad ? 'BAD INPUT' : 'FAILED'}: ${(e as Error).message}${bad ? `\n${USAGE}` : ''}`);
+    return bad ? 2 : 1;
+  }
+}
+
+async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<void> {
+  const { values: o, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      app: { type: 'string' }, status: { type: 'string' }, name: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' },
+      json: { type: 'boolean' }, pg: { type: 'boolean' }, sqlite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, id, ...extra] = positionals;
+  if (o.help) return void out(USAGE);
+  if (!command) throw new ConfigError(`give a command: ${COMMANDS.join(', ')}.`);
+  if (!COMMANDS.includes(command)) throw new ConfigError(`"${command}" is not a wf command: use ${COMMANDS.join(', ')}.`);
+  if (extra.length || (command === 'list' && id)) throw new ConfigError(`wf ${command} takes ${command === 'list' ? 'no id' : 'one id'} (got: ${positionals.slice(1).join(' ')}).`);
+  if (o.app) checkAppName(o.app);
+  const choice = databaseFromEnv(o.app ?? 'wf', env, argv);
+  if (choice.kind === 'sqlite') {
+    if (!o.app && !env.WORKBOOK_SQLITE_FILE) {
+      throw new ConfigError('wf needs to know which database to open: pass --app NAME for data/NAME.db (e.g. --app ex6), or set WORKBOOK_SQLITE_FILE; for PostgreSQL set WORKBOOK_DB=pg or DATABASE_URL.');
+    }
+    if (!existsSync(choice.file)) {
+      throw new ConfigError(`there is no database at ${choice.file}: run the application first (e.g. npx tsx experiments/${o.app ?? 'ex1'}.ts), or check --app and WORKBOOK_SQLITE_FILE.`);
+    }
+  }
+  if (choice.kind === 'embedded-postgres' && !existsSync(`${choice.dir}/PG_VERSION`)) {
+    throw new ConfigError(`there is no embedded PostgreSQL in ${choice.dir} yet: run an experiment with WORKBOOK_DB=pg first, or set DATABASE_URL to your server.`);
+  }
+  // Opened directly, not through DBOS.launch(): that would recover (run) the application's PENDING workflows.
+  const opened = await openDatabase(choice, o.app ?? 'public', `workbook-wf-${process.pid}`);
+  try {
+    if (command === 'list') await list(opened.db, o, out);
+    else if (command === 'get') await get(opened.db, id, o, out);
+    else if (command === 'steps') await steps(opened.db, id, o, out);
+    else if (command === 'resume') await resume(opened.db, id, out);
+    else await cancel(opened.db, id, out);
+  } finally {
+    await opened.db.close();
+    await opened.release();
+  }
+}
+
+// Run as a command (not when a test imports wf()).
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await wf(process.argv.slice(2), process.env, (t) => console.log(t), (t) => process.stderr.write(`${t}\n`));
+}
