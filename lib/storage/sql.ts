@@ -216,7 +216,9 @@ export class SqlSystemDatabase implements SystemDatabase {
     if (f.endTime !== undefined) (where.push('created_at <= ?'), params.push(f.endTime));
     let sql = `SELECT * FROM ${this.S}workflow_status`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
-    sql += ` ORDER BY created_at ${f.sortDesc ? 'DESC' : 'ASC'}, workflow_uuid`;
+    // Ties (same millisecond) break by id in the same direction, so sortDesc is exactly the reverse order.
+    const dir = f.sortDesc ? 'DESC' : 'ASC';
+    sql += ` ORDER BY created_at ${dir}, workflow_uuid ${dir}`;
     if (f.limit !== undefined || f.offset !== undefined) (sql += ' LIMIT ?', params.push(f.limit ?? Number.MAX_SAFE_INTEGER));
     if (f.offset !== undefined) (sql += ' OFFSET ?', params.push(f.offset));
     return (await this.d.all<Raw>(sql, params)).map(toWorkflowRow);
