@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeUsers, userId, USER_NAMESPACE } from '../lib/index.js';
 import { openDatabase } from '../lib/storage/open.js';
-import { LATEST_VERSION } from '../lib/storage/schema.js';
+import { MIGRATIONS } from '../lib/storage/schema.js';
 import { DATABASES, freshDatabase } from './helpers.js';
 
 for (const kind of DATABASES) {
@@ -18,7 +18,8 @@ for (const kind of DATABASES) {
         await db.close();
         await release();
       }
-      expect(versions).toEqual([[LATEST_VERSION], [LATEST_VERSION], [LATEST_VERSION]]);
+      const all = MIGRATIONS.map((m) => m.version);
+      expect(versions).toEqual([all, all, all]);
     });
   });
 }
