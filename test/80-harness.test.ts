@@ -9,9 +9,9 @@ import { PROJECT_ROOT } from '../lib/config.js';
 import { crashTest, CrashTestError, type CrashTestReport } from '../lib/harness/index.js';
 import type { ChildRun } from '../lib/harness/spawn.js';
 import { judge } from '../lib/harness/verdict.js';
-import { DATABASES, freshDatabase, runScript } from './helpers.js';
+import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
 
-const quiet = { log: () => {} };
+const quiet = { log: () => {}, keepDatabases: false };
 const failedPoints = (r: CrashTestReport) => r.points.filter((p) => !p.ok).map((p) => `${p.when} ${p.functionID} ${p.name}`);
 
 /** A workflow module written for one test, importing the engine by absolute path. */
@@ -89,11 +89,19 @@ describe('sqlite: what the harness compares', () => {
     ]);
     expect(judge(ref, 'w', point, crashed, recovered).problems).toEqual(['step 0 (a) ran again on recovery although its outcome was recorded before the death']);
   });
+
+  it('judges a crash point the run never reached as a workflow that took another path', () => {
+    const ref = { outcome: { status: 'SUCCESS', output: '1', error: null }, recorded: {}, tableCounts: {} };
+    const finished: ChildRun = { code: 0, signal: null, events: [], output: 'took the other branch', timedOut: false };
+    const [problem] = judge(ref, 'w', { workflowID: 'w', functionID: 3, name: 'a', when: 'before' }, finished, undefined).problems;
+    expect(problem).toMatch(/^the crash point was never reached \(it exited with code 0\).*Is the code between steps deterministic\?\n +\| took the other branch$/s);
+  });
 });
 
 describe('sqlite: npm run crash-test', () => {
   it('exits 1 on the buggy order and names the crash point, the step and what differed', async () => {
-    const r = await runScript('scripts/crash-test.ts', {}, { args: ['examples/order/buggy.ts', 'order', '--when', 'before', '--jobs', '2'] });
+    // TMPDIR: the databases it keeps for a look land in a temporary directory of this test.
+    const r = await runScript('scripts/crash-test.ts', { TMPDIR: tempDir() }, { args: ['examples/order/buggy.ts', 'order', '--when', 'before', '--jobs', '2'] });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL crash before recording step 1 \(chargeCard\)/);
     expect(r.stderr).toMatch(/1 of 3 crash points failed\n {2}crash before recording step 1 \(chargeCard\) of workflow crash-test .*:\n {4}- check: order order-1 was charged 2 times/);

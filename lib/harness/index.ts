@@ -43,7 +43,7 @@ export interface CrashTestOptions {
   concurrency?: number;
   /** one child process may take this long, in ms (default 60000) */
   timeoutMs?: number;
-  /** keep the databases even when every crash point passed (default: kept only on failure) */
+  /** true: keep the databases even when every crash point passed; false: never (default: kept when one failed) */
   keepDatabases?: boolean;
   /** where progress lines go (default console.log); pass () => {} for silence */
   log?: (line: string) => void;
@@ -115,7 +115,7 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
     const list = points.map((p) => results.get(p)!);
     report = { ok: list.every((r) => r.ok), module: modulePath, workflowName: name, db: kind, reference: ref.outcome, points: list };
   } finally {
-    const keep = options.keepDatabases || report?.ok === false;
+    const keep = options.keepDatabases ?? report?.ok === false;
     if (report && keep) report.kept = plan.where();
     await plan.cleanup(keep);
   }
