@@ -208,6 +208,7 @@ for (const kind of DATABASES) {
       await new Promise((r) => setTimeout(r, 5));
       const t1 = Date.now();
       await DBOS.startWorkflow(parkable, { workflowID: 'l2' })().then((h) => h.getResult());
+      await new Promise((r) => setTimeout(r, 5)); // distinct created_at, so newest-first has one answer
       flaky = { failures: 9 };
       await DBOS.startWorkflow(retrying, { workflowID: 'l3' })().then((h) => h.getResult()).catch(() => undefined);
       const ids = (rows: { workflowID: string }[]) => rows.map((r) => r.workflowID);
