@@ -121,9 +121,25 @@ function execute(reg: WorkflowRegistration, id: string, args: unknown[], attempt
 
 /**
  * Takes a PENDING workflow whose owner is gone and runs it here (promise 6): one more recovery
- * attempt, or the dead letter past the maximum. Returns null when another process got it first.
+ * attempt, or the dead letter past the maximum. Returns null when another process got it first,
+ * or when this process is already claiming or running it.
  */
 export async function claim(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
+  // Between our compare-and-set and execute() below, the row already names this executor while
+  // nothing runs here yet: another caller in this process (getResult, attach, launch) would take
+  // that for an orphan and claim it again, running it twice at once. So one claim per workflow at a time.
+  if (state.running.has(row.workflowID) || claiming.has(row.workflowID)) return null;
+  claiming.add(row.workflowID);
+  try {
+    return await claimNow(reg, row);
+  } finally {
+    claiming.delete(row.workflowID);
+  }
+}
+
+const claiming = new Set<string>();
+
+async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
   const attempt = await db().claimWorkflow(row.workflowID, row.recoveryAttempts, state.executorID, Date.now());
   if (attempt === null) return null;
   if (attempt > reg.maxRecoveryAttempts + 1) {
