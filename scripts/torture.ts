@@ -7,7 +7,8 @@
  *   npm run torture -- --runs 50 --db sqlite --workload counter
  *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
- *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (400).
+ *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (250), and
+ *   --no-bundle (start the workload with tsx instead of a fresh esbuild bundle, lib/torture/bundle.ts).
  *
  * For seed in 1..N, on each database: a fresh database, then the workload as a child process,
  * started again and again until it prints RESULT. Each process may die two ways, both real: its
@@ -31,8 +32,9 @@ import { ConfigError } from '../lib/errors.js';
 import { redactUrl } from '../lib/redact.js';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
 import type { TortureDb } from '../lib/torture/databases.js';
-import { runEx6Seed } from '../lib/torture/run-ex6.js';
-import { DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';
+import { bundleForSpeed } from '../lib/torture/bundle.js';
+import { EX6_PROGRAM, runEx6Seed } from '../lib/torture/run-ex6.js';
+import { COUNTER_PROGRAM, DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';
 
 process.env.WORKBOOK_LOG ??= 'warn'; // the reference runs happen in this process
 
@@ -41,11 +43,12 @@ interface Args {
   seedFrom: number;
   dbs: TortureDb[];
   workload: 'counter' | 'ex6';
+  bundle: boolean;
   opts: TortureOptions;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 20, seedFrom: 1, dbs: ['sqlite', 'postgres'], workload: 'counter', opts: { ...DEFAULT_OPTIONS } };
+  const a: Args = { runs: 20, seedFrom: 1, dbs: ['sqlite', 'postgres'], workload: 'counter', bundle: true, opts: { ...DEFAULT_OPTIONS } };
   const whole = (flag: string, v: string | undefined, min: number) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) throw new ConfigError(`${flag} ${v ?? ''} is not usable: give a whole number >= ${min}, e.g. ${flag} 100.`);
     return Number(v);
@@ -53,6 +56,10 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const v = argv[i + 1];
+    if (flag === '--no-bundle') {
+      a.bundle = false;
+      continue;
+    }
     if (flag === '--runs') a.runs = whole(flag, v, 1);
     else if (flag === '--seed-from') a.seedFrom = whole(flag, v, 0);
     else if (flag === '--kill-window-ms') a.opts.killWindowMs = whole(flag, v, 1);
@@ -69,7 +76,7 @@ function parseArgs(argv: string[]): Args {
       if (v !== 'counter' && v !== 'ex6') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter or --workload ex6.`);
       if (v === 'ex6' && !existsSync(join(PROJECT_ROOT, 'experiments/ex6.ts'))) throw new ConfigError('--workload ex6 needs experiments/ex6.ts, which does not exist yet: use --workload counter.');
       a.workload = v;
-    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N.`);
+    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N, --no-bundle.`);
     i++;
   }
   return a;
@@ -107,6 +114,9 @@ async function main(): Promise<number> {
   const pg = args.dbs.includes('postgres') ? await postgresServer() : undefined;
   args.opts.pgAdminUrl = pg?.url;
   const scratch = mkdtempSync(join(tmpdir(), 'torture-reference-'));
+  const entry = args.workload === 'counter' ? COUNTER_PROGRAM : EX6_PROGRAM;
+  const program = args.bundle ? await bundleForSpeed(entry) : { file: entry, dispose: () => {} };
+  args.opts.program = program.file;
   const results: RunStats[] = [];
   const bar = new cliProgress.SingleBar(
     { format: 'torture {workload} [{bar}] {value}/{total} runs | {db} seed {seed} | violations {bad}', hideCursor: true },
@@ -128,6 +138,7 @@ async function main(): Promise<number> {
     }
   } finally {
     bar.stop();
+    program.dispose();
     rmSync(scratch, { recursive: true, force: true });
     await pg?.stop();
   }

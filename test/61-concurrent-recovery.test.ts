@@ -1,4 +1,6 @@
-// Concurrent recovery, with real processes (test/fixtures/recovery-worker.ts):
+// Concurrent recovery, with real processes (test/fixtures/recovery-worker.ts), and first in one:
+//  0. Many callers in one process (getResult, launch's recovery) race to take over the same
+//     orphaned workflow while the reply to the winning claim is slow: one execution only.
 //  1. A process starts 12 workflows and is SIGKILLed mid-way; three processes then recover at the
 //     same instant (a SIGUSR1 barrier). Each workflow must be claimed once (recovery_attempts 2),
 //     its remaining steps run and recorded once, in the process that claimed it, and its result
@@ -8,9 +10,12 @@
 //     its heartbeat is not) and its lease ran out, it takes them over. The stopped owner, let go
 //     afterwards, finds itself fenced: it writes nothing and reads the new owner's result.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DBOS } from '../lib/index.js';
+import { state } from '../lib/state.js';
 import { openDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, runScript, tempDir, type RunResult } from './helpers.js';
 
@@ -22,9 +27,25 @@ const ids = Array.from({ length: K }, (_, i) => `race-${i}`);
 const expected = Object.fromEntries(ids.map((id, i) => [id, STEPS * 100 * i + (STEPS * (STEPS - 1)) / 2]));
 
 const children: ChildProcess[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await DBOS.shutdown();
 });
+
+// In this process: a workflow whose step bodies are counted in memory.
+const bodyRuns = new Map<string, number>();
+const countedStep = DBOS.registerStep(async function countedStep(fid: number) {
+  const key = `${DBOS.workflowID} ${fid}`;
+  bodyRuns.set(key, (bodyRuns.get(key) ?? 0) + 1);
+  await new Promise((r) => setTimeout(r, 5));
+  return fid;
+});
+const inProcess = DBOS.registerWorkflow(async function inProcess() {
+  let sum = 0;
+  for (let fid = 0; fid < 4; fid++) sum += await countedStep(fid);
+  return sum;
+});
+void inProcess;
 
 function marker(r: RunResult, name: string): any {
   const m = new RegExp(`^${name}: (.*)$`, 'm').exec(r.stdout);
@@ -59,6 +80,42 @@ function startCreator(env: Record<string, string>): { ready: Promise<ChildProces
 
 for (const kind of DATABASES) {
   describe(`${kind}: concurrent recovery`, () => {
+    it('one process: many callers racing to take over the same orphaned workflow start one execution', async () => {
+      bodyRuns.clear();
+      const { choice } = await freshDatabase(kind);
+      DBOS.setConfig({ name: 'race1', database: choice });
+      await DBOS.launch();
+      // A PENDING workflow owned by an executor of this host whose process is gone (found by the
+      // torture: a second claim slipped in between the first claim's commit and its execution).
+      const opened = await openDatabase(choice, 'race1', 'race1-setup');
+      const ids = ['orphan-0', 'orphan-1', 'orphan-2'];
+      try {
+        await opened.db.upsertExecutor({ executorID: 'gone', hostname: hostname(), pid: 2 ** 22 + 1, heartbeatAt: Date.now() });
+        for (const id of ids) {
+          await opened.db.insertWorkflow({ workflowID: id, name: 'inProcess', inputs: '[]', executorID: 'gone', applicationID: 'race1',
+            applicationVersion: '1', parentWorkflowID: null, now: Date.now() });
+        }
+      } finally {
+        await opened.db.close();
+      }
+      // The reply to a successful claim comes late (a slow network after the commit): meanwhile
+      // the other callers see the workflow claimed by this executor but not yet running here.
+      const db = state.db!;
+      const claimWorkflow = db.claimWorkflow.bind(db);
+      db.claimWorkflow = async (...args) => {
+        const got = await claimWorkflow(...args);
+        if (got !== null) await new Promise((r) => setTimeout(r, 40));
+        return got;
+      };
+      const callers = ids.flatMap((id) => Array.from({ length: 8 }, () => DBOS.retrieveWorkflow(id).getResult()));
+      const [results] = await Promise.all([Promise.all(callers), DBOS.recoverPendingWorkflows(), DBOS.recoverPendingWorkflows()]);
+      expect(results).toEqual(Array(ids.length * 8).fill(6));
+      for (const id of ids) {
+        expect((await DBOS.getWorkflowStatus(id))?.recoveryAttempts).toBe(2);
+        for (let fid = 0; fid < 4; fid++) expect(bodyRuns.get(`${id} ${fid}`), `${id} step ${fid}`).toBe(1);
+      }
+    });
+
     it('three processes recover the same PENDING workflows at once: each is executed by one of them', async () => {
       const { choice, env: dbEnv } = await freshDatabase(kind);
       const dir = tempDir('effects-');

@@ -4,7 +4,7 @@
 // the program chose.
 import { spawn } from 'node:child_process';
 import { PROJECT_ROOT } from '../config.js';
-import { join } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 
 export interface ChildOutcome {
   pid: number;
@@ -26,7 +26,9 @@ export interface KillPlan {
 
 export function runChild(file: string, env: Record<string, string>, kill?: KillPlan, timeoutMs = 120_000): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, file)], {
+    // A bundle (lib/torture/bundle.ts) runs on plain node; TypeScript through tsx.
+    const args = file.endsWith('.mjs') ? [resolvePath(PROJECT_ROOT, file)] : ['--import', 'tsx', resolvePath(PROJECT_ROOT, file)];
+    const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
       env: { ...process.env, WORKBOOK_LOG: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,9 +22,11 @@ export interface TortureOptions {
   /** a run that needs more processes than this is a violation (it does not make progress) */
   maxProcesses: number;
   pgAdminUrl?: string;
+  /** the workload program to start: its TypeScript file, or a bundle of it (lib/torture/bundle.ts) */
+  program?: string;
 }
 
-export const DEFAULT_OPTIONS: TortureOptions = { maxDeaths: 8, killChance: 0.7, killWindowMs: 400, maxProcesses: 30 };
+export const DEFAULT_OPTIONS: TortureOptions = { maxDeaths: 8, killChance: 0.7, killWindowMs: 250, maxProcesses: 30 };
 
 export interface RunStats {
   db: TortureDb;
@@ -42,7 +44,7 @@ export interface RunStats {
   kept?: string;
 }
 
-const CHILD = 'lib/torture/counter-child.ts';
+export const COUNTER_PROGRAM = 'lib/torture/counter-child.ts';
 
 /** The same workflow, same seed, no crash: run here, in this process, on a scratch SQLite file. */
 export async function referenceResult(seed: number, dir: string): Promise<unknown> {
@@ -80,7 +82,7 @@ export async function runCounterSeed(db: TortureDb, seed: number, reference: unk
         ...place.env, WORKBOOK_SEED: String(seed), TORTURE_COUNTER_FILE: counterFile, TORTURE_WORKFLOW_ID: rootID,
       };
       if (calm) for (const site of Object.keys(CRASH_SITES)) env[siteEnvName(site)] = '0';
-      const child = await runChild(CHILD, env, armKill ? { afterMs: delay, marker: 'STARTED' } : undefined);
+      const child = await runChild(opts.program ?? COUNTER_PROGRAM, env, armKill ? { afterMs: delay, marker: 'STARTED' } : undefined);
       if (process.env.TORTURE_VERBOSE) {
         process.stderr.write(`${db} seed ${seed} process ${stats.processes}: ${child.signal ?? `exit ${child.code}`} after ${child.ms} ms${armKill ? ` (SIGKILL planned at ${delay} ms)` : ''}\n`);
       }

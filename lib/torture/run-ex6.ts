@@ -8,7 +8,7 @@ import { prepareDatabase, type TortureDb } from './databases.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
 import type { RunStats, TortureOptions } from './run-counter.js';
 
-const EX6 = 'experiments/ex6.ts';
+export const EX6_PROGRAM = 'experiments/ex6.ts';
 export const EX6_UNIQUE = 1000;
 /** ex6 prints no STARTED marker: its SIGKILL is counted from the spawn, which includes ~0.5 s of start-up. */
 const EX6_START_MS = 600;
@@ -47,7 +47,7 @@ export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptio
       const armKill = !calm && stats.processes > 1 && draw(999) < opts.killChance * 1000;
       const delay = EX6_START_MS + draw(opts.killWindowMs * 2);
       const env: Record<string, string> = { ...place.env, WORKBOOK_SEED: String(seed) };
-      const child = await runChild(EX6, env, armKill ? { afterMs: delay } : undefined);
+      const child = await runChild(opts.program ?? EX6_PROGRAM, env, armKill ? { afterMs: delay } : undefined);
       if (process.env.TORTURE_VERBOSE) {
         process.stderr.write(`ex6 ${db} seed ${seed} process ${stats.processes}: ${child.signal ?? `exit ${child.code}`} after ${child.ms} ms${armKill ? ` (SIGKILL planned at ${delay} ms)` : ''}\n`);
       }

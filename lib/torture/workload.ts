@@ -25,11 +25,11 @@ export const CHILD_STEPS = 4;
 
 /** The crash sites (process.abort) and the failure site, with their default probabilities. */
 export const CRASH_SITES: Record<string, number> = {
-  'torture-step-before-effect': 0.01,
-  'torture-step-after-effect': 0.01,
-  'torture-between-steps': 0.01,
-  'torture-before-record': 0.01,
-  'torture-after-record': 0.01,
+  'torture-step-before-effect': 0.005,
+  'torture-step-after-effect': 0.005,
+  'torture-between-steps': 0.005,
+  'torture-before-record': 0.005,
+  'torture-after-record': 0.005,
 };
 export const FAIL_SITE = 'torture-step-fail';
 export const FAIL_P = 0.3;
