@@ -89,18 +89,45 @@ function counted(d: Driver): Driver {
   };
 }
 
+/**
+ * The statements of the hot path, built once per database: the same string object each call lets
+ * the driver find its prepared statement without hashing a new string (a profile showed it).
+ */
+function hotStatements(S: string) {
+  return {
+    insertWorkflow: `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, inputs, executor_id, application_id,
+         application_version, recovery_attempts, parent_workflow_id, created_at, updated_at)
+       VALUES (?, 'PENDING', ?, ?, ?, ?, ?, 1, ?, ?, ?)
+       ON CONFLICT (workflow_uuid) DO NOTHING`,
+    getWorkflow: `SELECT * FROM ${S}workflow_status WHERE workflow_uuid = ?`,
+    claimWorkflow: `UPDATE ${S}workflow_status SET recovery_attempts = recovery_attempts + 1, executor_id = ?, updated_at = ?
+       WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,
+    loadOperations: `SELECT * FROM ${S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
+    // One statement: the insert happens only while this execution still owns the workflow.
+    recordOperation: `INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
+         child_workflow_id, attempts, execution_attempt, started_at_epoch_ms, completed_at_epoch_ms)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+       WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND ${FENCE})
+       ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
+    finishWorkflow: `UPDATE ${S}workflow_status SET status = ?, output = ?, error = ?, updated_at = ?
+       WHERE workflow_uuid = ? AND ${FENCE}`,
+  };
+}
+
 export class SqlSystemDatabase implements SystemDatabase {
   readonly dialect;
   readonly description;
   readonly app: AppDatabase;
   private readonly S: string;
   private readonly d: Driver;
+  private readonly q: ReturnType<typeof hotStatements>;
 
   constructor(driver: Driver) {
     const d = (this.d = counted(driver));
     this.dialect = d.dialect;
     this.description = d.description;
     this.S = d.schemaPrefix;
+    this.q = hotStatements(this.S);
     this.app = {
       dialect: d.dialect,
       exec: async (sql) => void (await d.run(sql)),
@@ -126,10 +153,7 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   async insertWorkflow(w: NewWorkflow): Promise<{ row: WorkflowRow; created: boolean }> {
     const changed = await this.d.run(
-      `INSERT INTO ${this.S}workflow_status (workflow_uuid, status, name, inputs, executor_id, application_id,
-         application_version, recovery_attempts, parent_workflow_id, created_at, updated_at)
-       VALUES (?, 'PENDING', ?, ?, ?, ?, ?, 1, ?, ?, ?)
-       ON CONFLICT (workflow_uuid) DO NOTHING`,
+      this.q.insertWorkflow,
       [w.workflowID, w.name, w.inputs, w.executorID, w.applicationID, w.applicationVersion, w.parentWorkflowID, w.now, w.now],
     );
     if (changed === 1) {
@@ -146,35 +170,26 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   async getWorkflow(workflowID: string): Promise<WorkflowRow | undefined> {
-    const rows = await this.d.all<Raw>(`SELECT * FROM ${this.S}workflow_status WHERE workflow_uuid = ?`, [workflowID]);
+    const rows = await this.d.all<Raw>(this.q.getWorkflow, [workflowID]);
     return rows[0] ? toWorkflowRow(rows[0]) : undefined;
   }
 
   async claimWorkflow(workflowID: string, seenAttempts: number, executorID: string, now: number): Promise<number | null> {
     const changed = await this.d.run(
-      `UPDATE ${this.S}workflow_status SET recovery_attempts = recovery_attempts + 1, executor_id = ?, updated_at = ?
-       WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,
+      this.q.claimWorkflow,
       [executorID, now, workflowID, seenAttempts],
     );
     return changed === 1 ? seenAttempts + 1 : null;
   }
 
   async loadOperations(workflowID: string): Promise<OperationRow[]> {
-    const rows = await this.d.all<Raw>(
-      `SELECT * FROM ${this.S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
-      [workflowID],
-    );
+    const rows = await this.d.all<Raw>(this.q.loadOperations, [workflowID]);
     return rows.map(toOperationRow);
   }
 
   async recordOperation(op: OperationRow, fence: Fence): Promise<boolean> {
-    // One statement: the insert happens only while this execution still owns the workflow.
     const changed = await this.d.run(
-      `INSERT INTO ${this.S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
-         child_workflow_id, attempts, execution_attempt, started_at_epoch_ms, completed_at_epoch_ms)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-       WHERE EXISTS (SELECT 1 FROM ${this.S}workflow_status WHERE workflow_uuid = ? AND ${FENCE})
-       ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
+      this.q.recordOperation,
       [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts, fence.attempt,
         op.startedAtEpochMs, op.completedAtEpochMs, op.workflowID, fence.executorID, fence.attempt],
     );
@@ -183,8 +198,7 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   async finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean> {
     const changed = await this.d.run(
-      `UPDATE ${this.S}workflow_status SET status = ?, output = ?, error = ?, updated_at = ?
-       WHERE workflow_uuid = ? AND ${FENCE}`,
+      this.q.finishWorkflow,
       [status, output, error, now, workflowID, fence.executorID, fence.attempt],
     );
     return changed === 1;
