@@ -55,14 +55,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * error is the step's outcome; with it, the final error is a MaxStepRetriesError carrying every
  * attempt's error. No sleep after the last attempt.
  */
-export async function withRetries<T>(stepName: string, cfg: ResolvedStepConfig, attempt: (n: number) => Promise<T>): Promise<T> {
-  const max = cfg.retriesAllowed ? cfg.maxAttempts : 1;
+export function withRetries<T>(stepName: string, cfg: ResolvedStepConfig, attempt: (n: number) => Promise<T>): Promise<T> {
+  // Without retries the one attempt's outcome is the step's: no loop, and no extra promise per step.
+  if (!cfg.retriesAllowed) return attempt(1);
+  return retryLoop(stepName, cfg, attempt);
+}
+
+async function retryLoop<T>(stepName: string, cfg: ResolvedStepConfig, attempt: (n: number) => Promise<T>): Promise<T> {
+  const max = cfg.maxAttempts;
   const errors: Error[] = [];
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);
     } catch (err) {
-      if (!cfg.retriesAllowed) throw err;
       errors.push(err instanceof Error ? err : new Error(String(err)));
       if (cfg.shouldRetry && !cfg.shouldRetry(err)) {
         log.info(`step ${stepName}: attempt ${n}/${max} failed and shouldRetry said no: ${errors.at(-1)!.message}`);
