@@ -38,10 +38,42 @@ function check(value: unknown, path: string, what: string, seen: Set<object>): v
   }
 }
 
+/**
+ * The same rules as check(), without building paths or tracking cycles: true when JSON keeps
+ * `value` as it is. It runs for every step, so it allocates nothing; on false, check() runs to
+ * name the path (a cycle shows here as a depth past 256).
+ */
+function keepsAsJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return false;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null || value instanceof Date) return true;
+      if (depth > 256 || value instanceof Map || value instanceof Set) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item === undefined || !keepsAsJson(item, depth + 1)) return false;
+        }
+        return true;
+      }
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) if (!keepsAsJson((value as Record<string, unknown>)[keys[i]], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return true;
+  }
+}
+
 /** JSON text of `value`, or null for undefined. `what` names the value in the error ("step users' result"). */
 export function serialize(value: unknown, what: string): string | null {
   if (value === undefined) return null;
-  check(value, '$', what, new Set());
+  if (!keepsAsJson(value, 0)) check(value, '$', what, new Set());
   return JSON.stringify(value);
 }
 
