@@ -7,7 +7,7 @@
  *   npm run torture -- --runs 50 --db sqlite --workload counter
  *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
- *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (250), and
+ *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (100 on SQLite, 250 on PostgreSQL), and
  *   --no-bundle (start the workload with tsx instead of a fresh esbuild bundle, lib/torture/bundle.ts).
  *
  * For seed in 1..N, on each database: a fresh database, then the workload as a child process,
@@ -48,7 +48,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { runs: 20, seedFrom: 1, dbs: ['sqlite', 'postgres'], workload: 'counter', bundle: true, opts: { ...DEFAULT_OPTIONS } };
+  const a: Args = { runs: 20, seedFrom: 1, dbs: ['sqlite', 'postgres'], workload: 'counter', bundle: true, opts: { ...DEFAULT_OPTIONS, killWindowMs: { ...DEFAULT_OPTIONS.killWindowMs } } };
   const whole = (flag: string, v: string | undefined, min: number) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) throw new ConfigError(`${flag} ${v ?? ''} is not usable: give a whole number >= ${min}, e.g. ${flag} 100.`);
     return Number(v);
@@ -62,7 +62,10 @@ function parseArgs(argv: string[]): Args {
     }
     if (flag === '--runs') a.runs = whole(flag, v, 1);
     else if (flag === '--seed-from') a.seedFrom = whole(flag, v, 0);
-    else if (flag === '--kill-window-ms') a.opts.killWindowMs = whole(flag, v, 1);
+    else if (flag === '--kill-window-ms') {
+      const ms = whole(flag, v, 1);
+      a.opts.killWindowMs = { sqlite: ms, postgres: ms };
+    }
     else if (flag === '--max-deaths') a.opts.maxDeaths = whole(flag, v, 0);
     else if (flag === '--kill-chance') {
       if (v === undefined || !/^(0(\.\d+)?|1(\.0*)?)$/.test(v)) throw new ConfigError(`--kill-chance ${v ?? ''} is not a probability: give a number from 0 to 1, e.g. --kill-chance 0.5.`);

@@ -17,8 +17,9 @@ export interface TortureOptions {
   maxDeaths: number;
   /** chance that a process (after the first of a run) gets a SIGKILL from outside */
   killChance: number;
-  /** the SIGKILL comes uniformly within this many ms after STARTED */
-  killWindowMs: number;
+  /** the SIGKILL comes uniformly within this many ms after STARTED; about the life of a process
+   * after a death, which is shorter on SQLite than on PostgreSQL */
+  killWindowMs: Record<TortureDb, number>;
   /** a run that needs more processes than this is a violation (it does not make progress) */
   maxProcesses: number;
   pgAdminUrl?: string;
@@ -26,7 +27,7 @@ export interface TortureOptions {
   program?: string;
 }
 
-export const DEFAULT_OPTIONS: TortureOptions = { maxDeaths: 8, killChance: 0.7, killWindowMs: 250, maxProcesses: 30 };
+export const DEFAULT_OPTIONS: TortureOptions = { maxDeaths: 8, killChance: 0.7, killWindowMs: { sqlite: 100, postgres: 250 }, maxProcesses: 30 };
 
 export interface RunStats {
   db: TortureDb;
@@ -77,7 +78,7 @@ export async function runCounterSeed(db: TortureDb, seed: number, reference: unk
       }
       const calm = stats.aborts + stats.kills >= opts.maxDeaths;
       const armKill = !calm && stats.processes > 1 && draw(999) < opts.killChance * 1000;
-      const delay = draw(opts.killWindowMs);
+      const delay = draw(opts.killWindowMs[db]);
       const env: Record<string, string> = {
         ...place.env, WORKBOOK_SEED: String(seed), TORTURE_COUNTER_FILE: counterFile, TORTURE_WORKFLOW_ID: rootID,
       };
