@@ -85,35 +85,38 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
   return deserialize<R>(output);
 }
 
+/** One execution of the workflow function here, its outcome recorded, fenced by its attempt. */
+async function runExecution(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
+  const recorded = fresh ? [] : await db().loadOperations(id);
+  const ctx: WorkflowContext = {
+    workflowID: id, workflowName: reg.name, attempt, executorID: state.executorID, nextFunctionID: 0,
+    recorded: new Map(recorded.map((r) => [r.functionID, r])), cancelled: false,
+  };
+  if (!fresh) log.debug(`workflow ${id}: execution attempt ${attempt}, ${recorded.length} recorded outcomes to replay`);
+  state.contexts.set(id, ctx);
+  let outcome: LocalOutcome;
+  let output: string | null = null;
+  let error: string | null = null;
+  try {
+    const value = await contextStore.run(ctx, () => reg.fn(...args));
+    output = serialize(value, `the result of workflow ${reg.name}`);
+    outcome = { kind: 'success', value: deserialize(output) };
+  } catch (err) {
+    if (err instanceof WorkflowFencedError || err instanceof WorkflowCancelledError) return { kind: 'elsewhere' };
+    error = serializeError(err);
+    outcome = { kind: 'error', error: err };
+  } finally {
+    state.contexts.delete(id);
+  }
+  const fence = fenceOf(ctx);
+  const ok = await db().finishWorkflow(id, outcome.kind === 'success' ? 'SUCCESS' : 'ERROR', output, error, fence, Date.now());
+  return ok ? outcome : { kind: 'elsewhere' };
+}
+
 /** Runs the workflow function in this process and records its outcome, fenced by its attempt. */
 function execute(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
-  const run = async (): Promise<LocalOutcome> => {
-    const recorded = fresh ? [] : await db().loadOperations(id);
-    const ctx: WorkflowContext = {
-      workflowID: id, workflowName: reg.name, attempt, executorID: state.executorID, nextFunctionID: 0,
-      recorded: new Map(recorded.map((r) => [r.functionID, r])), cancelled: false,
-    };
-    if (!fresh) log.debug(`workflow ${id}: execution attempt ${attempt}, ${recorded.length} recorded outcomes to replay`);
-    state.contexts.set(id, ctx);
-    let outcome: LocalOutcome;
-    let output: string | null = null;
-    let error: string | null = null;
-    try {
-      const value = await contextStore.run(ctx, () => reg.fn(...args));
-      output = serialize(value, `the result of workflow ${reg.name}`);
-      outcome = { kind: 'success', value: deserialize(output) };
-    } catch (err) {
-      if (err instanceof WorkflowFencedError || err instanceof WorkflowCancelledError) return { kind: 'elsewhere' };
-      error = serializeError(err);
-      outcome = { kind: 'error', error: err };
-    } finally {
-      state.contexts.delete(id);
-    }
-    const fence = fenceOf(ctx);
-    const ok = await db().finishWorkflow(id, outcome.kind === 'success' ? 'SUCCESS' : 'ERROR', output, error, fence, Date.now());
-    return ok ? outcome : { kind: 'elsewhere' };
-  };
-  const p = run().finally(() => state.running.delete(id));
+  // A module-level function, not a closure made per call: tsx's keepNames wraps each named closure in a defineProperty.
+  const p = runExecution(reg, id, args, attempt, fresh).finally(() => state.running.delete(id));
   p.catch((err) => log.warn(`workflow ${id}: the engine could not finish this execution (${(err as Error).message}); it stays PENDING and is recovered on the next start`));
   state.running.set(id, p);
   return p;
