@@ -27,6 +27,7 @@ say(`${target.description}: warming up`);
 await raw.measure(Math.min(200, sizes.rawCommits));
 await stepsPerSecond(Math.min(200, sizes.steps));
 await sequentialWorkflowsPerSecond(Math.min(50, sizes.sequentialWorkflows));
+await concurrentWorkflowsPerSecond(Math.min(100, sizes.concurrentWorkflows), sizes.concurrency);
 
 // Step 2: rounds of raw, steps, sequential and concurrent workflows, interleaved so that a burst of
 // load from elsewhere hits both sides. Each engine figure is divided by the mean of the raw rates

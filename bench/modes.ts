@@ -31,12 +31,13 @@ export const SIZES: Record<Mode, { sqlite: Sizes; postgres: Sizes }> = {
     postgres: { rounds: 1, rawCommits: 100, steps: 100, sequentialWorkflows: 20, concurrentWorkflows: 100, concurrency: 100, ex5Runs: 1, recoverySteps: 1_000, rssSteps: [200, 1_000] },
   },
   quick: {
-    sqlite: { rounds: 3, rawCommits: 5_000, steps: 5_000, sequentialWorkflows: 1_000, concurrentWorkflows: 1_000, concurrency: 100, ex5Runs: 2, recoverySteps: 10_000, rssSteps: [10_000, 100_000] },
-    postgres: { rounds: 3, rawCommits: 1_000, steps: 1_000, sequentialWorkflows: 300, concurrentWorkflows: 1_000, concurrency: 100, ex5Runs: 2, recoverySteps: 10_000, rssSteps: [10_000, 30_000] },
+    sqlite: { rounds: 5, rawCommits: 3_000, steps: 3_000, sequentialWorkflows: 600, concurrentWorkflows: 1_000, concurrency: 100, ex5Runs: 2, recoverySteps: 10_000, rssSteps: [10_000, 100_000] },
+    // 100,000 steps take about a minute on PostgreSQL (one fsync each): quick mode reads RSS at 30,000.
+    postgres: { rounds: 5, rawCommits: 400, steps: 400, sequentialWorkflows: 100, concurrentWorkflows: 500, concurrency: 100, ex5Runs: 2, recoverySteps: 10_000, rssSteps: [10_000, 30_000] },
   },
   full: {
-    sqlite: { rounds: 5, rawCommits: 20_000, steps: 20_000, sequentialWorkflows: 5_000, concurrentWorkflows: 5_000, concurrency: 100, ex5Runs: 3, recoverySteps: 10_000, rssSteps: [10_000, 100_000] },
-    postgres: { rounds: 5, rawCommits: 3_000, steps: 3_000, sequentialWorkflows: 1_000, concurrentWorkflows: 3_000, concurrency: 100, ex5Runs: 3, recoverySteps: 10_000, rssSteps: [10_000, 100_000] },
+    sqlite: { rounds: 9, rawCommits: 10_000, steps: 10_000, sequentialWorkflows: 2_000, concurrentWorkflows: 3_000, concurrency: 100, ex5Runs: 3, recoverySteps: 10_000, rssSteps: [10_000, 100_000] },
+    postgres: { rounds: 9, rawCommits: 1_000, steps: 1_000, sequentialWorkflows: 300, concurrentWorkflows: 1_000, concurrency: 100, ex5Runs: 3, recoverySteps: 10_000, rssSteps: [10_000, 100_000] },
   },
 };
 
