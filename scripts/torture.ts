@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { dataDir, PROJECT_ROOT } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { redactUrl } from '../lib/redact.js';
-import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
+import { ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
 import type { TortureDb } from '../lib/torture/databases.js';
 import { bundleForSpeed } from '../lib/torture/bundle.js';
 import { EX6_PROGRAM, runEx6Seed } from '../lib/torture/run-ex6.js';
@@ -92,7 +92,11 @@ async function postgresServer(): Promise<{ url: string; stop: () => Promise<void
   const dir = join(dataDir(), 'pg');
   const wasUp = existsSync(join(dir, 'postmaster.pid'));
   const server = await ensureEmbeddedPostgres(dir);
-  return { url: server.adminUrl, stop: async () => (wasUp ? undefined : stopEmbeddedPostgres(dir)) };
+  // Stop it only if we started it and nobody else came to use it meanwhile (as lib/storage/open.ts).
+  const stop = async () => {
+    if (!wasUp && (await otherSessions(server.adminUrl, 'torture').catch(() => 1)) === 0) await stopEmbeddedPostgres(dir);
+  };
+  return { url: server.adminUrl, stop };
 }
 
 interface Totals { runs: number; processes: number; aborts: number; kills: number; recoveries: number; reRuns: number; retries: number; violations: number }
