@@ -4,7 +4,8 @@ import type { DatabaseResult, RateFigure, Sampled } from './figures.js';
 
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
 const spread = (s: Sampled) => (s.samples.length > 1 ? ` (${int(Math.min(...s.samples))}-${int(Math.max(...s.samples))})` : '');
-const ratio = (s: Sampled) => `${s.median.toFixed(2)}x`;
+// Floored, not rounded: 0.797 shows as 0.79x, so a ratio never reads as meeting a target it misses.
+const ratio = (s: Sampled) => `${(Math.floor(s.median * 100) / 100).toFixed(2)}x`;
 
 export function renderTable(d: DatabaseResult, color = false): string {
   const verdict = (i: number) => (d.targets[i].ok ? 'ok' : 'MISSED');
