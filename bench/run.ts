@@ -17,6 +17,7 @@
  *   npm run bench -- --full            # larger N, more rounds
  *   npm run bench -- --db sqlite       # one database (sqlite or postgres)
  *   npm run bench -- --quick-test      # tiny sizes: proves that every figure is measured (the test)
+ *   npm run bench -- --full --markdown # the tables again in Markdown, as the README shows them
  *   DATABASE_URL=postgres://... npm run bench   # your own server instead of the embedded one
  *
  * What it prints: a line per phase while it runs, then one table per database, and the path of
@@ -32,7 +33,7 @@ import { benchTempDir, BENCH_KINDS, postgresServer, removeDir, type BenchKind } 
 import type { BenchReport, DatabaseResult } from './figures.js';
 import { modeFromArgs } from './modes.js';
 import { runTs } from './spawn.js';
-import { renderTable } from './table.js';
+import { renderMarkdown, renderTable } from './table.js';
 
 const argv = process.argv.slice(2);
 const valueOf = (flag: string) => {
@@ -94,6 +95,7 @@ try {
 }
 
 for (const r of results) console.log(`\n${renderTable(r, process.stdout.isTTY)}`);
+if (argv.includes('--markdown')) for (const r of results) console.log(`\n${renderMarkdown(r)}`);
 if (results.length) {
   const report: BenchReport = {
     version: 1, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mode,

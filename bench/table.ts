@@ -29,3 +29,24 @@ export function renderTable(d: DatabaseResult, color = false): string {
   const title = `${d.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: ${d.description}, ${d.mode} mode, ${d.sizes.rounds} round${d.sizes.rounds > 1 ? 's' : ''}`;
   return `${title}\n${table.toString()}`;
 }
+
+/** The same figures as a Markdown table (--markdown), as the README shows them. */
+export function renderMarkdown(d: DatabaseResult): string {
+  const verdict = (i: number) => `${d.targets[i].want.replace(' raw', '')}: ${d.targets[i].ok ? 'met' : '**missed**'}`;
+  const range = (s: Sampled) => `${int(Math.min(...s.samples))}-${int(Math.max(...s.samples))}`;
+  const rate = (label: string, f: RateFigure, target = '') => `| ${label} | ${int(f.perSecond.median)}/s | ${range(f.perSecond)} | ${ratio(f.ratioToRaw)} | ${target} |`;
+  const name = d.kind === 'sqlite' ? 'SQLite** (WAL, synchronous=NORMAL)' : 'PostgreSQL** (fsync on, synchronous_commit on)';
+  return [
+    `**${name}`,
+    '',
+    `| figure | median of ${d.sizes.rounds} round${d.sizes.rounds > 1 ? 's' : ''} | rounds (min-max) | vs raw | target |`,
+    '|---|---:|---:|---:|---|',
+    `| raw: single-row INSERT + commit | ${int(d.raw.commitsPerSecond.median)}/s (${d.raw.usPerCommit.toFixed(0)} µs) | ${range(d.raw.commitsPerSecond)} | 1.00x | |`,
+    rate(`steps/s, one workflow of ${int(d.steps.n)} steps`, d.steps, verdict(0)),
+    rate('one-step workflows/s, one after the other', d.sequentialWorkflows, verdict(1)),
+    rate(`one-step workflows/s, ${d.concurrentWorkflows.concurrency} started at once`, d.concurrentWorkflows),
+    `| ex5 end to end (${int(d.ex5.users)} users, 10 child workflows) | ${d.ex5.ms.toFixed(0)} ms | ${d.ex5.runsMs.map((x) => x.toFixed(0)).join(', ')} ms | = ${int(d.ex5.rawCommitEquivalents)} raw commits | |`,
+    `| recovery of ${int(d.recovery.steps)} recorded steps | ${d.recovery.ms.toFixed(0)} ms, ${d.recovery.queries} queries | | = ${int(d.recovery.rawCommitEquivalents)} raw commits | ${verdict(2)} |`,
+    `| peak RSS after ${int(d.rss.firstSteps)} / ${int(d.rss.lastSteps)} steps | ${d.rss.firstPeakMb.toFixed(0)} / ${d.rss.lastPeakMb.toFixed(0)} MB (+${d.rss.growthMb.toFixed(1)}) | | | ${verdict(3)} |`,
+  ].join('\n');
+}

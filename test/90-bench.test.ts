@@ -14,7 +14,7 @@ for (const kind of DATABASES) {
       const out = tempDir('workbook-bench-test-');
       // PostgreSQL: the test server (the bench makes and drops a database of its own on it).
       const env = kind === 'postgres' ? { DATABASE_URL: (await freshDatabase('postgres')).env.DATABASE_URL } : { DATABASE_URL: undefined };
-      const r = await runScript('bench/run.ts', env, { args: ['--quick-test', '--db', kind, '--out', out], timeoutMs: 110_000 });
+      const r = await runScript('bench/run.ts', env, { args: ['--quick-test', '--db', kind, '--out', out, '--markdown'], timeoutMs: 110_000 });
       expect(r.code, r.stderr).toBe(0);
 
       const file = /^BENCH_JSON: (.+)$/m.exec(r.stdout)?.[1];
@@ -41,6 +41,9 @@ for (const kind of DATABASES) {
         expect(r.stdout).toContain(label);
       }
       expect(r.stderr).toContain(`[${kind}] round 1/1`);
+      // --markdown prints the same figures as the README's tables.
+      expect(r.stdout).toContain('| figure | median of 1 round | rounds (min-max) | vs raw | target |');
+      expect(r.stdout).toContain(`| recovery of 1,000 recorded steps | `);
     });
   });
 }
