@@ -3,7 +3,7 @@
 // timed and no speed is asserted: the numbers of so small a run mean nothing, and the machine is
 // shared. Only what does not depend on speed is checked: a recovery makes a constant number of
 // queries, and the ratios are the rates divided by the raw rate.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { missingFigures, type BenchReport } from '../bench/figures.js';
 import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
@@ -44,6 +44,7 @@ for (const kind of DATABASES) {
       // --markdown prints the same figures as the README's tables.
       expect(r.stdout).toContain('| figure | median of 1 round | rounds (min-max) | vs raw | target |');
       expect(r.stdout).toContain(`| recovery of 1,000 recorded steps | `);
+      rmSync(out, { recursive: true, force: true }); // kept when an assertion above fails, to look at
     });
   });
 }
