@@ -1,8 +1,6 @@
 // Opens the system database a DatabaseChoice names, migrated and ready.
 import type { DatabaseChoice } from '../config.js';
 import { log } from '../log.js';
-import { ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from './embedded-pg.js';
-import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 import type { SystemDatabase } from './types.js';
 
@@ -18,8 +16,12 @@ export async function openDatabase(choice: DatabaseChoice, appName: string, sess
   if (choice.kind === 'sqlite') {
     db = openSqlite({ file: choice.file, synchronous: choice.synchronous });
   } else if (choice.kind === 'postgres') {
+    // PostgreSQL's modules load only when used: pg costs a SQLite run ~100 ms of start-up otherwise.
+    const { openPostgres } = await import('./postgres.js');
     db = await openPostgres({ url: choice.url, appSchema: appName, applicationName: sessionName });
   } else {
+    const { openPostgres } = await import('./postgres.js');
+    const { ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } = await import('./embedded-pg.js');
     const server = await ensureEmbeddedPostgres(choice.dir);
     const url = await ensureDatabase(server.adminUrl, choice.database);
     db = await openPostgres({ url, appSchema: appName, applicationName: sessionName });
