@@ -17,7 +17,7 @@
 
 export interface Migration {
   version: number;
-  /** statements; {S} is the schema prefix ('dbos.' on PostgreSQL, '' on SQLite) */
+  /** statements; {S} is the schema prefix ('dbos.' on PostgreSQL, '' on SQLite); {WITHOUT_ROWID} a SQLite-only table option */
   statements: string[];
 }
 
@@ -35,11 +35,11 @@ export const MIGRATIONS: Migration[] = [
         executor_id TEXT,
         application_id TEXT,
         application_version TEXT,
-        recovery_attempts {BIGINT} NOT NULL DEFAULT 0,
+        recovery_attempts BIGINT NOT NULL DEFAULT 0,
         parent_workflow_id TEXT,
         queue_name TEXT,
-        created_at {BIGINT} NOT NULL,
-        updated_at {BIGINT} NOT NULL
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
       )`,
       `CREATE INDEX IF NOT EXISTS workflow_status_status_idx ON {S}workflow_status (status, application_id)`,
       `CREATE INDEX IF NOT EXISTS workflow_status_created_at_idx ON {S}workflow_status (created_at)`,
@@ -51,15 +51,15 @@ export const MIGRATIONS: Migration[] = [
         error TEXT,
         child_workflow_id TEXT,
         attempts INTEGER NOT NULL DEFAULT 1,
-        started_at_epoch_ms {BIGINT} NOT NULL,
-        completed_at_epoch_ms {BIGINT} NOT NULL,
+        started_at_epoch_ms BIGINT NOT NULL,
+        completed_at_epoch_ms BIGINT NOT NULL,
         PRIMARY KEY (workflow_uuid, function_id)
-      )`,
+      ){WITHOUT_ROWID}`,
       `CREATE TABLE IF NOT EXISTS {S}executors (
         executor_id TEXT PRIMARY KEY,
         hostname TEXT NOT NULL,
         pid INTEGER NOT NULL,
-        heartbeat_at {BIGINT} NOT NULL
+        heartbeat_at BIGINT NOT NULL
       )`,
     ],
   },
@@ -73,6 +73,10 @@ export const MIGRATIONS: Migration[] = [
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
 
-export function renderStatements(m: Migration, schemaPrefix: string): string[] {
-  return m.statements.map((s) => s.replaceAll('{S}', schemaPrefix).replaceAll('{BIGINT}', 'BIGINT'));
+/**
+ * The statements for one dialect. On SQLite a step's outcome is stored WITHOUT ROWID: the row lives
+ * in its primary-key tree, so a checkpoint writes one b-tree page instead of two.
+ */
+export function renderStatements(m: Migration, schemaPrefix: string, dialect: 'sqlite' | 'postgres'): string[] {
+  return m.statements.map((s) => s.replaceAll('{S}', schemaPrefix).replaceAll('{WITHOUT_ROWID}', dialect === 'sqlite' ? ' WITHOUT ROWID' : ''));
 }

@@ -144,7 +144,7 @@ export class SqlSystemDatabase implements SystemDatabase {
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
         await this.d.transaction([
-          ...renderStatements(m, S).map((sql) => ({ sql })),
+          ...renderStatements(m, S, this.dialect).map((sql) => ({ sql })),
           { sql: `INSERT INTO ${S}workbook_migrations (version, applied_at) VALUES (?, ?)`, params: [m.version, Date.now()] },
         ]);
       }
