@@ -1,31 +1,14 @@
 // ex5 on both databases: 1,000 users (counted by the lesson and read back from the database), and a
 // --cpu-prof run whose text summary tells engine frames from lesson frames.
-import Database from 'better-sqlite3';
 import { existsSync, readdirSync } from 'node:fs';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
-import { DATABASES, freshDatabase, resultOf, runScript, tempDir } from './helpers.js';
+import { DATABASES, freshDatabase, queryDatabase, resultOf, runScript, tempDir } from './helpers.js';
 
 interface Ex5Result { users: number; database: string; checkpoints: number; ms: Record<string, number> }
 
 async function usersInDatabase(choice: DatabaseChoice): Promise<number> {
-  if (choice.kind === 'sqlite') {
-    const db = new Database(choice.file, { readonly: true });
-    try {
-      return (db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  }
-  if (choice.kind !== 'postgres') throw new Error('the tests give a PostgreSQL URL');
-  const client = new pg.Client({ connectionString: choice.url });
-  await client.connect();
-  try {
-    return Number((await client.query('SELECT COUNT(*) AS n FROM ex5.users')).rows[0].n);
-  } finally {
-    await client.end();
-  }
+  return (await queryDatabase(choice, 'ex5', 'SELECT COUNT(*) AS n FROM {app}.users'))[0].n;
 }
 
 /** The summary's rows of one origin: "  self %  total %  <origin> <function>  <file>". */

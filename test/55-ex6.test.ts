@@ -1,11 +1,9 @@
 // ex6 through the retry loop (scripts/loop.ts, as a user runs it), with fixed seeds: however many
 // step retries and crashes a seed brings, the unique count is exactly 1,000, and it matches what
 // the database itself says (COUNT(DISTINCT id), read here, not by the lesson).
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
-import { DATABASES, freshDatabase, resultOf, runScript } from './helpers.js';
+import { DATABASES, freshDatabase, queryDatabase, resultOf, runScript } from './helpers.js';
 
 interface Ex6Result { workflowID: string; how: string; attempt: number; rows: number; retryDuplicates: number; crashDuplicates: number; unique: number }
 interface LoopSummary { runs: number; crashed: number; failed: number; succeeded: boolean; ends: string[] }
@@ -19,24 +17,8 @@ const SEEDS = [
 
 /** Rows and distinct users of one workflow, read straight from the child's database. */
 async function fromDatabase(choice: DatabaseChoice, workflowID: string): Promise<{ rows: number; ids: number }> {
-  const sql = 'SELECT COUNT(*) AS rows, COUNT(DISTINCT id) AS ids FROM users WHERE workflow_id = ';
-  if (choice.kind === 'sqlite') {
-    const db = new Database(choice.file, { readonly: true });
-    try {
-      return db.prepare(`${sql}?`).get(workflowID) as { rows: number; ids: number };
-    } finally {
-      db.close();
-    }
-  }
-  if (choice.kind !== 'postgres') throw new Error('the tests give a PostgreSQL URL');
-  const client = new pg.Client({ connectionString: choice.url });
-  await client.connect();
-  try {
-    const r = await client.query(`${sql.replace('FROM users', 'FROM ex6.users')}$1`, [workflowID]);
-    return { rows: Number(r.rows[0].rows), ids: Number(r.rows[0].ids) };
-  } finally {
-    await client.end();
-  }
+  const [r] = await queryDatabase(choice, 'ex6', 'SELECT COUNT(*) AS rows, COUNT(DISTINCT id) AS ids FROM {app}.users WHERE workflow_id = ?', [workflowID]);
+  return { rows: r.rows, ids: r.ids };
 }
 
 for (const kind of DATABASES) {

@@ -1,10 +1,12 @@
 // Shared test helpers: the databases to run on, a fresh database per test, and experiments run as
 // real child processes.
+import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { inject } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
 import { PROJECT_ROOT } from '../lib/config.js';
@@ -81,4 +83,30 @@ export function resultOf(r: RunResult): unknown {
   const m = /^RESULT: (.*)$/m.exec(r.stdout);
   if (!m) throw new Error(`no RESULT line (exit ${r.code}, signal ${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   return JSON.parse(m[1]);
+}
+
+/**
+ * One query straight on a child's database, not through the engine: `{app}.` in the SQL is the
+ * lesson's schema on PostgreSQL and nothing on SQLite; `?` placeholders on both. Numbers come back
+ * as numbers.
+ */
+export async function queryDatabase(choice: DatabaseChoice, app: string, sql: string, params: unknown[] = []): Promise<Record<string, number>[]> {
+  const numbers = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
+  if (choice.kind === 'sqlite') {
+    const db = new Database(choice.file, { readonly: true });
+    try {
+      return numbers(db.prepare(sql.replaceAll('{app}.', '')).all(...params) as Record<string, unknown>[]);
+    } finally {
+      db.close();
+    }
+  }
+  if (choice.kind !== 'postgres') throw new Error('the tests give a PostgreSQL URL');
+  const client = new pg.Client({ connectionString: choice.url });
+  await client.connect();
+  try {
+    let i = 0;
+    return numbers((await client.query(sql.replaceAll('{app}.', `${app}.`).replace(/\?/g, () => `$${++i}`), params)).rows);
+  } finally {
+    await client.end();
+  }
 }
