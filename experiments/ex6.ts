@@ -19,10 +19,11 @@
  *   while ! npx tsx experiments/ex6.ts; do echo "Restarting..."; sleep 1; done
  *   npm run loop -- ex6                     # the same loop, with a summary of how each run ended
  *   PostgreSQL: WORKBOOK_DB=pg in front of either, or npm run loop -- ex6 --pg
- *   Settings: WORKBOOK_SEED=7 (which runs fail and crash: the same seed replays the same runs),
+ *   Settings: WORKBOOK_SEED=7 (which runs fail and crash: the same seed replays the same runs;
+ *   default 4, whose runs show a crash and step retries),
  *   WORKBOOK_P_GENERATE=0.02, WORKBOOK_P_INSERT_AFTER_WRITE=0.4, WORKBOOK_P_CRASH_AFTER_WRITE=0.1.
  *
- * What it prints (WORKBOOK_SEED=4 npm run loop -- ex6; [fault] lines go to stderr)
+ * What it prints (npm run loop -- ex6, the default seed 4; [fault] lines go to stderr)
  *   faults: seed=4 (WORKBOOK_SEED); generate=0.02 (WORKBOOK_P_GENERATE), ...
  *   STARTED: new workflow <id>
  *   batch 1: generated 100 users (attempt 1)
@@ -77,7 +78,8 @@ const APP = 'ex6';
 const BATCHES = 10;
 const PAGES_PER_BATCH = 10;
 const FIRST_CRASH_BATCH = 6; // "after batch 5"
-const faults = faultsOrExit({ generate: 0.02, 'insert-after-write': 0.4, 'crash-after-write': 0.1 });
+// Seed 4 by default: its run shows both kinds of duplicate (one crash, several retries).
+const faults = faultsOrExit({ generate: 0.02, 'insert-after-write': 0.4, 'crash-after-write': 0.1 }, 4);
 const users = () => new UsersTable(DBOS.appDatabase, 'row');
 // Short waits keep the lesson fast; 10 ms at least, so a retry's created_at differs from the last.
 const RETRIES = { retriesAllowed: true, maxAttempts: 10, intervalSeconds: 0.01, backoffRate: 2, maxIntervalSeconds: 0.2 };

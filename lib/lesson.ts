@@ -37,9 +37,9 @@ export async function runLesson(name: string, lesson: (recovery: RecoveryReport)
  * The fault settings of a lesson, read before launch() (a recovered run injects faults too): bad
  * ones end the process here with exit 2 and the fix.
  */
-export function faultsOrExit(sites: Record<string, number>): Faults {
+export function faultsOrExit(sites: Record<string, number>, defaultSeed = 1): Faults {
   try {
-    return new Faults(sites);
+    return new Faults(sites, process.env, defaultSeed);
   } catch (err) {
     process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
     process.exit(EXIT_BAD_INPUT);
