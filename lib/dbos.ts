@@ -4,8 +4,8 @@
 import { hostname } from 'node:os';
 import { checkAppName, databaseFromEnv, type DatabaseChoice } from './config.js';
 import { currentContext, type StepStatus } from './context.js';
-import { claim, runStep, startWorkflow, WorkflowHandle } from './engine.js';
-import { ConfigError, WorkbookError, WorkflowNotRegisteredError } from './errors.js';
+import { claim, runStep, startWorkflow, takeOverIfOrphaned, WorkflowHandle } from './engine.js';
+import { ConfigError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
 import { log } from './log.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
@@ -216,15 +216,15 @@ export class DBOS {
   /** Runs a cancelled or parked workflow again, on purpose, with its recovery count reset. */
   static async resumeWorkflow<R = unknown>(workflowID: string): Promise<WorkflowHandle<R>> {
     const row = await db().getWorkflow(workflowID);
-    if (!row) throw new WorkbookError('NOT_FOUND', `No workflow with id ${workflowID}. Check the id (DBOS.listWorkflows shows them).`);
+    if (!row) throw new WorkflowNotFoundError(workflowID);
     const reg = state.workflows.get(row.name);
     if (!reg) throw new WorkflowNotRegisteredError(workflowID, row.name, [...state.workflows.keys()]);
     if (row.status === 'CANCELLED' || row.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
       await db().setStatus(workflowID, 'PENDING', [row.status], { now: Date.now(), resetAttempts: true });
       const fresh = await db().getWorkflow(workflowID);
       if (fresh?.status === 'PENDING') await claim(reg, fresh);
-    } else if (row.status === 'PENDING' && !state.running.has(workflowID) && !(await ownerAlive(row))) {
-      await claim(reg, row);
+    } else {
+      await takeOverIfOrphaned(reg, row);
     }
     return new WorkflowHandle<R>(workflowID);
   }

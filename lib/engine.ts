@@ -10,6 +10,7 @@ import {
   WorkflowCancelledError,
   WorkflowConflictError,
   WorkflowFencedError,
+  WorkflowNotFoundError,
 } from './errors.js';
 import { log } from './log.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
@@ -157,12 +158,16 @@ async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'p
   return 'claimed';
 }
 
-/** A handle on a PENDING workflow: run it here if its owner is gone, else leave it to its owner. */
+/** Runs a PENDING workflow here if its owner is gone (not running here, its process dead or silent); else leaves it. */
+export async function takeOverIfOrphaned(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
+  if ((row.status !== 'PENDING' && row.status !== 'ENQUEUED') || state.running.has(row.workflowID)) return null;
+  return (await ownerAlive(row)) ? null : claim(reg, row);
+}
+
+/** A handle on an existing workflow, taken over here if its owner is gone. */
 async function attach(reg: WorkflowRegistration, row: WorkflowRow): Promise<WorkflowHandle<unknown>> {
   if (row.name !== reg.name) throw new WorkflowConflictError(row.workflowID, row.name, reg.name);
-  if ((row.status === 'PENDING' || row.status === 'ENQUEUED') && !state.running.has(row.workflowID) && !(await ownerAlive(row))) {
-    await claim(reg, row);
-  }
+  await takeOverIfOrphaned(reg, row);
   return new WorkflowHandle(row.workflowID);
 }
 
@@ -238,11 +243,11 @@ export class WorkflowHandle<R> {
       const o = local ? await local : undefined;
       if (o && o.kind !== 'elsewhere') return unwrap<R>(o);
       const row = await db().getWorkflow(this.workflowID);
-      if (!row) throw new WorkbookError('NOT_FOUND', `No workflow with id ${this.workflowID}. Check the id (DBOS.listWorkflows shows them).`);
+      if (!row) throw new WorkflowNotFoundError(this.workflowID);
       const done = outcomeOf(row);
       if (done) return unwrap<R>(done);
       const reg = state.workflows.get(row.name);
-      if (reg && !state.running.has(row.workflowID) && !(await ownerAlive(row))) await claim(reg, row);
+      if (reg) await takeOverIfOrphaned(reg, row);
       if (!state.running.has(this.workflowID)) await sleep(wait);
     }
   }

@@ -84,6 +84,13 @@ export class WorkflowNotRegisteredError extends WorkbookError {
   }
 }
 
+/** No workflow has this id. */
+export class WorkflowNotFoundError extends WorkbookError {
+  constructor(readonly workflowID: string) {
+    super('NOT_FOUND', `No workflow with id ${workflowID}. Check the id (DBOS.listWorkflows shows them).`);
+  }
+}
+
 /** Two different workflows asked for the same workflow id. */
 export class WorkflowConflictError extends WorkbookError {
   constructor(workflowID: string, recordedName: string, requestedName: string) {
