@@ -55,6 +55,11 @@ let config: EngineConfig | undefined;
 let releaseDatabase: () => Promise<void> = async () => {};
 let heartbeat: NodeJS.Timeout | undefined;
 
+/** True for a function DBOS.registerWorkflow returned (not the plain function it wrapped). */
+export function isRegisteredWorkflow(fn: unknown): fn is (...args: unknown[]) => Promise<unknown> {
+  return typeof fn === 'function' && registrations.has(fn as AnyFn);
+}
+
 function registrationOf(fn: AnyFn): WorkflowRegistration {
   const reg = registrations.get(fn);
   if (!reg) throw new ConfigError(`${fn.name || 'This function'} is not a registered workflow: pass the function DBOS.registerWorkflow returned.`);

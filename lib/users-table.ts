@@ -38,12 +38,13 @@ export class UsersTable {
     await this.db.exec(`DELETE FROM ${this.table}`);
   }
 
-  /** One page, one statement, one transaction: all of its rows or none. */
+  /** One page, one statement: all of its rows or none. */
   async insertPage(users: User[], workflowID: string, analyzedAt: string): Promise<void> {
     if (users.length === 0) return;
     const values = users.map(() => '(?, ?, ?, ?, ?)').join(', ');
     const params = users.flatMap((u) => [u.id, u.externalId, u.name, workflowID, analyzedAt]);
-    await this.db.batch([{ sql: `INSERT INTO ${this.table} (id, external_id, name, workflow_id, analyzed_at) VALUES ${values}`, params }]);
+    // One statement is all-or-nothing by itself: no BEGIN/COMMIT round trips around it.
+    await this.db.query(`INSERT INTO ${this.table} (id, external_id, name, workflow_id, analyzed_at) VALUES ${values}`, params);
   }
 
   /** Rows stored (all workflows, or one). */
@@ -65,11 +66,6 @@ export class UsersTable {
        SELECT COUNT(*) AS n FROM ranked WHERE rn = 1`,
       [workflowID],
     );
-    return Number(rows[0].n);
-  }
-
-  async countDistinct(workflowID: string): Promise<number> {
-    const rows = await this.db.query<{ n: unknown }>(`SELECT COUNT(DISTINCT id) AS n FROM ${this.table} WHERE workflow_id = ?`, [workflowID]);
     return Number(rows[0].n);
   }
 }

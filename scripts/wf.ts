@@ -33,10 +33,10 @@ import { describeExecutions, formatMs, renderTimeline } from '../lib/harness/tim
 import { isBadInput } from '../lib/lesson.js';
 import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
 import { openDatabase } from '../lib/storage/open.js';
-import type { SystemDatabase, WorkflowRow, WorkflowStatusValue } from '../lib/storage/types.js';
+import { WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
 const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--json] [--pg|--sqlite]`;
-const STATUSES: WorkflowStatusValue[] = ['PENDING', 'ENQUEUED', 'SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'];
+const STATUSES: readonly WorkflowStatusValue[] = WORKFLOW_STATUSES;
 const COMMANDS = ['list', 'get', 'steps', 'resume', 'cancel'];
 
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
@@ -150,7 +150,9 @@ async function resume(sys: SystemDatabase, id: string | undefined, out: Out): Pr
   if (w.status !== 'CANCELLED' && w.status !== 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
     throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): resume runs a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow again; a finished one has nothing left to run.`);
   }
-  await sys.setStatus(w.workflowID, 'PENDING', [w.status], { now: Date.now(), resetAttempts: true });
+  if (!(await sys.setStatus(w.workflowID, 'PENDING', [w.status], { now: Date.now(), resetAttempts: true }))) {
+    throw new ConfigError(`workflow ${w.workflowID} changed while we looked (it is no longer ${w.status}): run npm run wf -- get ${w.workflowID} and try again.`);
+  }
   out(`workflow ${w.workflowID} is PENDING again (was ${w.status}), its recovery count reset to 0. ` +
     `Its application (${w.applicationID}) runs it at its next start: DBOS.launch() recovers it, replaying its ${(await sys.loadOperations(w.workflowID)).length} recorded step(s).`);
 }
@@ -161,7 +163,9 @@ async function cancel(sys: SystemDatabase, id: string | undefined, out: Out): Pr
   if (w.status !== 'PENDING' && w.status !== 'ENQUEUED') {
     throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): there is nothing to cancel. Cancel works on PENDING or ENQUEUED workflows.`);
   }
-  await sys.setStatus(w.workflowID, 'CANCELLED', ['PENDING', 'ENQUEUED'], { now: Date.now() });
+  if (!(await sys.setStatus(w.workflowID, 'CANCELLED', ['PENDING', 'ENQUEUED'], { now: Date.now() }))) {
+    throw new ConfigError(`workflow ${w.workflowID} finished while we looked: there is nothing to cancel now (npm run wf -- get ${w.workflowID}).`);
+  }
   out(`workflow ${w.workflowID} is CANCELLED: a process running it stops at its next step, and recovery leaves it alone. npm run wf -- resume ${w.workflowID} runs it again.`);
 }
 

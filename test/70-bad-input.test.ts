@@ -2,7 +2,7 @@
 // one thing wrong, and expects its exit code, a message that names the problem and the fix (and
 // never a password), and that nothing committed before is lost: each database first gets a real
 // ex1 run whose rows must all still be there, unchanged, after every case; some cases check more.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -204,7 +204,6 @@ for (const kind of DATABASES) {
     for (const bad of CASES.filter((b) => !b.kinds || b.kinds.includes(kind))) {
       it(`${bad.name}: exit ${bad.code}, says the problem and the fix`, async () => {
         const c: Ctx = { ...ctx, dir: tempDir('bad-input-') };
-        mkdirSync(c.dir, { recursive: true });
         await bad.before?.(c);
         const r = await runScript(bad.file, await bad.env(c), { args: bad.args });
         const out = r.stdout + r.stderr;

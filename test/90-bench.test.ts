@@ -4,16 +4,16 @@
 // shared. Only what does not depend on speed is checked: a recovery makes a constant number of
 // queries, and the ratios are the rates divided by the raw rate.
 import { readFileSync, rmSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { missingFigures, type BenchReport } from '../bench/figures.js';
-import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
+import { DATABASES, runScript, tempDir } from './helpers.js';
 
 for (const kind of DATABASES) {
   describe(`${kind}: npm run bench`, () => {
     it('measures every figure in --quick-test mode, prints the table and writes the JSON', async () => {
       const out = tempDir('workbook-bench-test-');
       // PostgreSQL: the test server (the bench makes and drops a database of its own on it).
-      const env = kind === 'postgres' ? { DATABASE_URL: (await freshDatabase('postgres')).env.DATABASE_URL } : { DATABASE_URL: undefined };
+      const env = kind === 'postgres' ? { DATABASE_URL: inject('pgAdminUrl') } : { DATABASE_URL: undefined };
       const r = await runScript('bench/run.ts', env, { args: ['--quick-test', '--db', kind, '--out', out, '--markdown'], timeoutMs: 110_000 });
       expect(r.code, r.stderr).toBe(0);
 

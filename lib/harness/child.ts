@@ -9,7 +9,7 @@ import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { databaseFromEnv } from '../config.js';
-import { DBOS } from '../dbos.js';
+import { DBOS, isRegisteredWorkflow } from '../dbos.js';
 import { hooks } from '../engine.js';
 import { crashNow } from '../faults.js';
 import { deserializeError } from '../serialize.js';
@@ -43,9 +43,8 @@ async function importModule(path: string): Promise<Module> {
   }
 }
 
-/** A function is a registered workflow when the engine knows a workflow by its name (registerWorkflow names it). */
-const isWorkflow = (v: unknown): v is (...a: unknown[]) => Promise<unknown> =>
-  typeof v === 'function' && state.workflows.has(v.name);
+/** The function registerWorkflow returned, not the plain function it wraps (which has the same name). */
+const isWorkflow = isRegisteredWorkflow;
 
 function findWorkflow(mod: Module, path: string, exportName: string) {
   const workflows = Object.entries(mod).filter(([, v]) => isWorkflow(v)).map(([k]) => k);

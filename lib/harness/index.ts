@@ -15,7 +15,7 @@
 // launch the engine when imported. Optional exports: `check` (see CheckContext) and
 // `crashTestArgs` (the arguments when none are given).
 import { resolve } from 'node:path';
-import { WorkbookError } from '../errors.js';
+import { ConfigError, WorkbookError } from '../errors.js';
 import { databasePlan, parseDb, type HarnessDb } from './databases.js';
 import { CrashTestError, formatPoint, formatReport, type CrashPointReport, type CrashTestReport } from './report.js';
 import { eventOf, howItEnded, runChild, tail, type ChildJob } from './spawn.js';
@@ -68,6 +68,11 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
   const log = options.log ?? ((line: string) => console.log(line));
   const kind = parseDb(options.db);
   const whens = options.when ?? ['after', 'before'];
+  if (whens.length === 0 || whens.some((w) => w !== 'after' && w !== 'before')) {
+    throw new ConfigError(`when: ${JSON.stringify(options.when)} is not a crash moment: use ['after'], ['before'] or ['after', 'before'] (--when after,before).`);
+  }
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency ${options.concurrency} (--jobs) is not a whole number >= 1.`);
   const path = resolve(modulePath);
   const plan = await databasePlan(kind, options.env ?? process.env);
   const base = {
@@ -81,7 +86,7 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
     // Step 1: the reference run.
     const refRun = await job('ref', {});
     const bad = eventOf(refRun, 'bad-input');
-    if (bad) throw new WorkbookError('CRASH_TEST_INPUT', bad.message);
+    if (bad) throw new ConfigError(bad.message);
     const outcome = eventOf(refRun, 'outcome');
     const recorded = eventOf(refRun, 'recorded');
     const check = eventOf(refRun, 'check');
@@ -100,7 +105,7 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
     const points: CrashPoint[] = Object.entries(ref.recorded).flatMap(([workflowID, w]) =>
       w.ops.flatMap((o) => whens.map((when) => ({ workflowID, functionID: o.functionID, name: o.name, when }))));
     const results = new Map<CrashPoint, CrashPointReport>();
-    await pool(points, options.concurrency ?? 1, async (p) => {
+    await pool(points, concurrency, async (p) => {
       const label = `${points.indexOf(p)}_${p.when}`;
       const env = await plan.fresh(label);
       const crashed = await runChild({ ...base, mode: 'run', env, crash: p });

@@ -1,15 +1,10 @@
 // One storage interface, two small implementations (sqlite.ts, postgres.ts). A difference between
 // them is a named capability, never an `if (sqlite)` in the engine.
 
-export type WorkflowStatusValue =
-  | 'PENDING'
-  | 'ENQUEUED'
-  | 'SUCCESS'
-  | 'ERROR'
-  | 'CANCELLED'
-  | 'MAX_RECOVERY_ATTEMPTS_EXCEEDED';
+/** The statuses DESIGN.md names, and no others. */
+export const WORKFLOW_STATUSES = ['PENDING', 'ENQUEUED', 'SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'] as const;
+export type WorkflowStatusValue = (typeof WORKFLOW_STATUSES)[number];
 
-export const TERMINAL: ReadonlySet<string> = new Set(['SUCCESS', 'ERROR']);
 
 /** A workflow_status row, in camelCase. Times are epoch milliseconds, as DBOS stores them. */
 export interface WorkflowRow {

@@ -13,10 +13,10 @@
 //   5. SQLite PRAGMA integrity_check is ok; every status is one DESIGN.md names; no step row
 //      without its workflow.
 import { isDeepStrictEqual } from 'node:util';
-import type { OperationRow, SystemDatabase } from '../storage/types.js';
+import { WORKFLOW_STATUSES, type OperationRow, type SystemDatabase } from '../storage/types.js';
 import { expectedOperations, workflowIDs } from './workload.js';
 
-const NAMED_STATUSES = new Set(['PENDING', 'ENQUEUED', 'SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED']);
+const NAMED_STATUSES: ReadonlySet<string> = new Set(WORKFLOW_STATUSES);
 
 export interface CounterLine {
   workflowID: string;

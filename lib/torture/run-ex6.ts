@@ -9,7 +9,7 @@ import { checkStorage, checkWorkflows } from './invariants.js';
 import type { RunStats, TortureOptions } from './run-counter.js';
 
 export const EX6_PROGRAM = 'experiments/ex6.ts';
-export const EX6_UNIQUE = 1000;
+const EX6_UNIQUE = 1000;
 /** ex6 prints no STARTED marker: its SIGKILL is counted from the spawn, which includes ~0.2 s of start-up (bundled). */
 const EX6_START_MS = 200;
 /** a process of ex6 lives ~0.4-0.9 s: the SIGKILL comes within this much after the start-up */
@@ -21,18 +21,6 @@ function resultOf(stdout: string): Record<string, unknown> | undefined {
   return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
 }
 
-/** The unique count from ex6's RESULT line: a number, or an object carrying one. */
-export function uniqueCountOf(stdout: string): number | undefined {
-  const m = /^RESULT: (.*)$/m.exec(stdout);
-  if (!m) return undefined;
-  const v = JSON.parse(m[1]) as unknown;
-  if (typeof v === 'number') return v;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    for (const k of ['unique', 'uniqueUsers', 'unique_users', 'count', 'users']) if (typeof o[k] === 'number') return o[k] as number;
-  }
-  return undefined;
-}
 
 export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptions): Promise<RunStats> {
   const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [], notes: [] };
@@ -57,10 +45,10 @@ export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptio
       if (child.signal === 'SIGABRT') stats.aborts++;
       else if (child.signal === 'SIGKILL' && child.killed) stats.kills++;
       else if (child.code === 0) {
-        const n = uniqueCountOf(child.stdout);
         // ex6 counts its own duplicates: a batch written again after a death (another analyzed_at)
         // and a batch written again by a step retry; in batches of 100 users.
         const r = resultOf(child.stdout);
+        const n = r?.unique;
         stats.reRuns = Math.round(Number(r?.crashDuplicates ?? 0) / 100);
         stats.retries = Math.round(Number(r?.retryDuplicates ?? 0) / 100);
         if (n !== EX6_UNIQUE) stats.violations.push(`ex6's dedup count is ${n}, not ${EX6_UNIQUE} (RESULT line: ${/^RESULT: .*$/m.exec(child.stdout)?.[0] ?? 'none'})`);
