@@ -101,7 +101,6 @@ const usersWorkflow = DBOS.registerWorkflow(
 // letter, below); none unfinished (start a new one); one that launch() recovered here because its
 // process was gone; one whose owner looks alive (wait WORKBOOK_WAIT_MS for it, then attach).
 
-
 // The dead letter: how to see it, and how to run it again on purpose.
 async function showParked(id: string): Promise<number> {
   const row = await DBOS.getWorkflowStatus(id);

@@ -109,8 +109,6 @@ const usersWorkflow = DBOS.registerWorkflow(
 // lib/lesson.ts; ex3 explains each case).
 type Result = { users: number; leftover: number; total: number };
 
-
-
 // Step 4: launch, decide, wait, and show every execution's rows.
 await runLesson(APP, async (recovery) => {
   console.log(faults.describe());

@@ -17,6 +17,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../lib/config.js';
 
 export type Origin = 'engine' | 'lesson' | 'driver' | 'faker' | 'node' | 'other';
 export const ORIGINS: Origin[] = ['engine', 'lesson', 'driver', 'faker', 'node', 'other'];
@@ -42,7 +43,6 @@ export interface Summary {
   functions: FunctionTime[];
 }
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Where a frame's code lives; undefined for a native function, which takes its caller's origin. */
 export function originOf(url: string, functionName: string): Origin | undefined {
@@ -59,7 +59,7 @@ export function originOf(url: string, functionName: string): Origin | undefined 
 
 function whereOf(f: CallFrame): string {
   if (!f.url) return '(native)';
-  const file = f.url.startsWith('file://') ? relative(ROOT, fileURLToPath(f.url)) : f.url;
+  const file = f.url.startsWith('file://') ? relative(PROJECT_ROOT, fileURLToPath(f.url)) : f.url;
   // tsx hands V8 its compiled output, whose positions are not the .ts file's: name the file alone.
   return /\.[cm]?tsx?$/.test(file) ? file : `${file}:${f.lineNumber + 1}`;
 }

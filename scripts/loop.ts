@@ -18,6 +18,8 @@ import { experimentFile } from './lib-experiments.js';
 
 interface Options {
   name: string;
+  /** the experiment's file (a wrong name fails in parseArgs, with the list of right ones) */
+  file: string;
   maxRuns: number;
   sleepMs: number;
   /** the arguments the loop does not know, passed to each run (--pg, --resume <id> ...) */
@@ -48,8 +50,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     else passArgs.push(a);
   }
   if (!name) throw new ConfigError(`Which experiment? ${USAGE}`);
-  experimentFile(name); // a wrong name fails here, with the list of right ones
-  return { name, maxRuns, sleepMs, passArgs };
+  return { name, file: experimentFile(name), maxRuns, sleepMs, passArgs };
 }
 
 /** One run of the experiment; resolves with how it ended. */
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
     process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
     return 2;
   }
-  const file = experimentFile(opts.name);
+  const { file } = opts;
   let interrupted = false;
   // Ctrl-C reaches the running experiment too (same process group); the loop then stops after it.
   process.on('SIGINT', () => (interrupted = true));

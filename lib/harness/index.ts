@@ -124,7 +124,7 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
     if (report && keep) report.kept = plan.where();
     await plan.cleanup(keep);
   }
-  log(formatReport(report!, false));
+  log(formatReport(report!));
   if (!report!.ok && options.throwOnFailure !== false) throw new CrashTestError(report!);
   return report!;
 }
