@@ -6,10 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { DatabaseChoice } from '../lib/config.js';
 import { redactUrl } from '../lib/redact.js';
-import { ensureDatabase, ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
+import { dropDatabases, ensureDatabase, ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
 
 export type BenchKind = 'sqlite' | 'postgres';
 export const BENCH_KINDS: BenchKind[] = ['sqlite', 'postgres'];
@@ -64,22 +63,13 @@ export async function postgresServer(dir: string, env = process.env): Promise<{ 
     // A database of its own when the user may create one, dropped at the end: runs leave nothing behind.
     const url = await ensureDatabase(own, name).catch(() => undefined);
     if (!url) return { url: own, stop: async () => {} };
-    return { url, stop: () => dropDatabase(own, name) };
+    return { url, stop: () => dropDatabases(own, [name]) };
   }
   const server = await ensureEmbeddedPostgres(join(dir, 'pg'));
   const url = await ensureDatabase(server.adminUrl, name);
   return { url, stop: () => stopEmbeddedPostgres(server.dir) };
 }
 
-async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`);
-  } finally {
-    await client.end();
-  }
-}
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });

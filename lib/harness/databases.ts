@@ -8,11 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { dataDir } from '../config.js';
 import { ConfigError, DatabaseConnectionError } from '../errors.js';
 import { redactUrl } from '../redact.js';
-import { ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from '../storage/embedded-pg.js';
+import { dropDatabases, ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from '../storage/embedded-pg.js';
 
 export type HarnessDb = 'sqlite' | 'pg';
 
@@ -69,15 +68,7 @@ async function pgPlan(env: NodeJS.ProcessEnv): Promise<DatabasePlan> {
     },
     where: () => `PostgreSQL databases ${prefix}_* on ${given ? redactUrl(adminUrl) : `the embedded server in ${embeddedDir} (WORKBOOK_DB=pg)`}`,
     cleanup: async (keep) => {
-      if (!keep && made.length) {
-        const client = new pg.Client({ connectionString: adminUrl, application_name: session });
-        await client.connect();
-        try {
-          for (const name of made) await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
-        } finally {
-          await client.end();
-        }
-      }
+      if (!keep) await dropDatabases(adminUrl, made);
       // The embedded server stops when nobody else uses it, as after a lesson (WORKBOOK_PG_KEEP=1 keeps it).
       if (!given && env.WORKBOOK_PG_KEEP !== '1' && (await otherSessions(adminUrl, session).catch(() => 1)) === 0) {
         await stopEmbeddedPostgres(embeddedDir);

@@ -207,6 +207,18 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<st
   return u.toString();
 }
 
+/** Drops databases made by ensureDatabase; WITH (FORCE) ends sessions a killed child left closing. */
+export async function dropDatabases(adminUrl: string, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Stops the server with pg_ctl (fast mode: open sessions are ended, nothing committed is lost). */
 export async function stopEmbeddedPostgres(dir: string): Promise<void> {
   if (!existsSync(join(dir, 'postmaster.pid'))) return;

@@ -5,9 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { DatabaseChoice } from '../config.js';
-import { ensureDatabase } from '../storage/embedded-pg.js';
+import { dropDatabases, ensureDatabase } from '../storage/embedded-pg.js';
 
 export type TortureDb = 'sqlite' | 'postgres';
 
@@ -46,14 +45,7 @@ export async function prepareDatabase(kind: TortureDb, label: string, pgAdminUrl
     async dispose(keep) {
       if (keep) return;
       rmSync(dir, { recursive: true, force: true });
-      const client = new pg.Client({ connectionString: pgAdminUrl });
-      await client.connect();
-      try {
-        // WITH (FORCE): a killed child's session may still be closing on the server.
-        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
+      await dropDatabases(pgAdminUrl, [name]);
     },
   };
 }
