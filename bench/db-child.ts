@@ -4,11 +4,14 @@
 // Each line on stdout is JSON: {"progress": "..."} while it runs, then {"result": DatabaseResult}.
 import { DBOS } from '../lib/index.js';
 import { postgresTarget, sqliteTarget, type BenchDatabase, type BenchKind } from './databases.js';
-import { checkTargets, sampled, type DatabaseResult, type RateFigure } from './figures.js';
+import { checkTargets, sampled, type DatabaseResult, type FlooredFigure, type RateFigure } from './figures.js';
 import { SIZES, type Mode } from './modes.js';
 import { openRawCommits } from './raw.js';
 import { markedJson, runTs } from './spawn.js';
-import { concurrentWorkflowsPerSecond, recoveryOf, sequentialWorkflowsPerSecond, stepsPerSecond } from './workloads.js';
+import {
+  concurrentWorkflowsPerSecond, recoveryOf, sequentialWorkflowsPerSecond, stepsPerSecond, storageSequentialWorkflowsPerSecond,
+  storageStepsPerSecond,
+} from './workloads.js';
 
 const kind = process.argv[2] as BenchKind;
 const mode = process.argv[3] as Mode;
@@ -26,27 +29,37 @@ const raw = await openRawCommits(target);
 say(`${target.description}: warming up`);
 await raw.measure(Math.min(200, sizes.rawCommits));
 await stepsPerSecond(Math.min(200, sizes.steps));
+await storageStepsPerSecond(Math.min(200, sizes.steps));
 await sequentialWorkflowsPerSecond(Math.min(50, sizes.sequentialWorkflows));
+await storageSequentialWorkflowsPerSecond(Math.min(50, sizes.sequentialWorkflows));
 await concurrentWorkflowsPerSecond(Math.min(100, sizes.concurrentWorkflows), sizes.concurrency);
 
 // Step 2: rounds of raw, steps, sequential and concurrent workflows, interleaved so that a burst of
 // load from elsewhere hits both sides. Each engine figure is divided by the mean of the raw rates
-// measured just before and just after its round.
+// measured just before and just after its round. Steps and sequential workflows are each followed
+// by their floor (the same storage calls without the engine), compared within the same round.
 const rawRates = [await raw.measure(sizes.rawCommits)];
-const rounds = { steps: [] as number[], sequential: [] as number[], concurrent: [] as number[] };
+const rounds = { steps: [] as number[], sequential: [] as number[], concurrent: [] as number[], floorSteps: [] as number[], floorSequential: [] as number[] };
 for (let r = 1; r <= sizes.rounds; r++) {
   const at = `round ${r}/${sizes.rounds}`;
   say(`${at}: raw ${fmt(rawRates.at(-1)!)} commits/s; ${fmt(sizes.steps)} steps in one workflow`);
   rounds.steps.push(await stepsPerSecond(sizes.steps));
-  say(`${at}: ${fmt(rounds.steps.at(-1)!)} steps/s; ${fmt(sizes.sequentialWorkflows)} one-step workflows, one after the other`);
+  say(`${at}: ${fmt(rounds.steps.at(-1)!)} steps/s; the same storage calls without the engine`);
+  rounds.floorSteps.push(await storageStepsPerSecond(sizes.steps));
+  say(`${at}: ${fmt(rounds.floorSteps.at(-1)!)}/s; ${fmt(sizes.sequentialWorkflows)} one-step workflows, one after the other`);
   rounds.sequential.push(await sequentialWorkflowsPerSecond(sizes.sequentialWorkflows));
-  say(`${at}: ${fmt(rounds.sequential.at(-1)!)} workflows/s; ${fmt(sizes.concurrentWorkflows)} more, ${sizes.concurrency} at a time`);
+  say(`${at}: ${fmt(rounds.sequential.at(-1)!)} workflows/s; their storage calls without the engine`);
+  rounds.floorSequential.push(await storageSequentialWorkflowsPerSecond(sizes.sequentialWorkflows));
+  say(`${at}: ${fmt(rounds.floorSequential.at(-1)!)}/s; ${fmt(sizes.concurrentWorkflows)} one-step workflows, ${sizes.concurrency} at a time`);
   rounds.concurrent.push(await concurrentWorkflowsPerSecond(sizes.concurrentWorkflows, sizes.concurrency));
   rawRates.push(await raw.measure(sizes.rawCommits));
 }
 const rawAround = (r: number) => (rawRates[r] + rawRates[r + 1]) / 2;
 const figure = (n: number, rates: number[]): RateFigure => ({
   n, perSecond: sampled(rates), ratioToRaw: sampled(rates.map((x, r) => x / rawAround(r))),
+});
+const floored = (n: number, rates: number[], floorRates: number[]): FlooredFigure => ({
+  ...figure(n, rates), floor: figure(n, floorRates), ofFloor: sampled(rates.map((x, r) => x / floorRates[r])),
 });
 const rawRate = sampled(rawRates).median;
 const usPerCommit = 1e6 / rawRate;
@@ -75,8 +88,8 @@ const marks = markedJson<{ steps: number; peakRssMb: number }[]>(rssRun, 'RSS: '
 const partial: Omit<DatabaseResult, 'targets'> = {
   kind, description: target.description, mode, sizes,
   raw: { commitsPerSecond: sampled(rawRates), usPerCommit },
-  steps: figure(sizes.steps, rounds.steps),
-  sequentialWorkflows: figure(sizes.sequentialWorkflows, rounds.sequential),
+  steps: floored(sizes.steps, rounds.steps, rounds.floorSteps),
+  sequentialWorkflows: floored(sizes.sequentialWorkflows, rounds.sequential, rounds.floorSequential),
   concurrentWorkflows: { ...figure(sizes.concurrentWorkflows, rounds.concurrent), concurrency: sizes.concurrency },
   ex5: {
     source: 'experiments/ex5.ts', ms: ex5Best.ms, runsMs: ex5Runs.map((r) => r.ms), users: ex5Best.users,

@@ -16,14 +16,21 @@ export interface RateFigure {
   ratioToRaw: Sampled;
 }
 
+/** An engine figure and its floor: the same storage calls made without the engine (bench/workloads.ts). */
+export interface FlooredFigure extends RateFigure {
+  floor: RateFigure;
+  /** perSecond / floor.perSecond, round by round: how much of the floor the engine keeps (1.0 = no cost of its own) */
+  ofFloor: Sampled;
+}
+
 export interface DatabaseResult {
   kind: 'sqlite' | 'postgres';
   description: string;
   mode: Mode;
   sizes: Sizes;
   raw: { commitsPerSecond: Sampled; usPerCommit: number };
-  steps: RateFigure;
-  sequentialWorkflows: RateFigure;
+  steps: FlooredFigure;
+  sequentialWorkflows: FlooredFigure;
   concurrentWorkflows: RateFigure & { concurrency: number };
   ex5: {
     /** where the figure comes from: the lesson itself, run as a child process */
@@ -88,6 +95,11 @@ export function missingFigures(report: BenchReport): string[] {
     for (const f of ['steps', 'sequentialWorkflows', 'concurrentWorkflows'] as const) {
       need(`${p}.${f}.perSecond`, d[f]?.perSecond?.median);
       need(`${p}.${f}.ratioToRaw`, d[f]?.ratioToRaw?.median);
+    }
+    for (const f of ['steps', 'sequentialWorkflows'] as const) {
+      need(`${p}.${f}.floor.perSecond`, d[f]?.floor?.perSecond?.median);
+      need(`${p}.${f}.floor.ratioToRaw`, d[f]?.floor?.ratioToRaw?.median);
+      need(`${p}.${f}.ofFloor`, d[f]?.ofFloor?.median);
     }
     need(`${p}.concurrentWorkflows.concurrency`, d.concurrentWorkflows?.concurrency);
     need(`${p}.ex5.ms`, d.ex5?.ms);

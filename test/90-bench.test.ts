@@ -28,6 +28,12 @@ for (const kind of DATABASES) {
       // Each ratio is its rate over the raw rate measured around it (one round: before and after).
       const [before, after] = d.raw.commitsPerSecond.samples;
       expect(d.steps.ratioToRaw.median).toBeCloseTo(d.steps.perSecond.median / ((before + after) / 2), 6);
+      // Each engine figure has its floor (the same storage calls without the engine), measured in the same round.
+      for (const f of [d.steps, d.sequentialWorkflows]) {
+        expect(f.floor.n).toBe(f.n);
+        expect(f.ofFloor.median).toBeCloseTo(f.perSecond.median / f.floor.perSecond.median, 6);
+        expect(f.floor.ratioToRaw.median).toBeCloseTo(f.floor.perSecond.median / ((before + after) / 2), 6);
+      }
       // Recovery reads the recorded steps in one query, whatever their number (replayed, not re-run).
       expect(d.recovery.steps).toBe(1_000);
       expect(d.recovery.queries).toBeGreaterThan(0);
@@ -37,12 +43,13 @@ for (const kind of DATABASES) {
 
       // The table on stdout names every figure; progress went to stderr, a line per phase.
       for (const label of ['raw: single-row INSERT + commit', 'steps/s, one workflow of', 'one-step workflows/s, sequential',
+        '↳ floor: the same steps, storage calls alone', '↳ floor: 3 writes each, storage calls alone', 'of floor',
         'one-step workflows/s, 100 at a time', 'ex5 end to end', 'recovery of 1,000 recorded steps', 'peak RSS after']) {
         expect(r.stdout).toContain(label);
       }
       expect(r.stderr).toContain(`[${kind}] round 1/1`);
       // --markdown prints the same figures as the README's tables.
-      expect(r.stdout).toContain('| figure | median of 1 round | rounds (min-max) | vs raw | target |');
+      expect(r.stdout).toContain('| figure | median of 1 round | rounds (min-max) | vs raw | of floor | target |');
       expect(r.stdout).toContain(`| recovery of 1,000 recorded steps | `);
       rmSync(out, { recursive: true, force: true }); // kept when an assertion above fails, to look at
     });
