@@ -8,10 +8,7 @@ import { checkTargets, sampled, type DatabaseResult, type FlooredFigure, type Ra
 import { SIZES, type Mode } from './modes.js';
 import { openRawCommits } from './raw.js';
 import { markedJson, runTs } from './spawn.js';
-import {
-  concurrentWorkflowsPerSecond, recoveryOf, sequentialWorkflowsPerSecond, stepsPerSecond, storageSequentialWorkflowsPerSecond,
-  storageStepsPerSecond,
-} from './workloads.js';
+import { concurrentWorkflowsPerSecond, recoveryOf, sequentialWorkflowsPerSecond, stepsPerSecond } from './workloads.js';
 
 const kind = process.argv[2] as BenchKind;
 const mode = process.argv[3] as Mode;
@@ -29,27 +26,28 @@ const raw = await openRawCommits(target);
 say(`${target.description}: warming up`);
 await raw.measure(Math.min(200, sizes.rawCommits));
 await stepsPerSecond(Math.min(200, sizes.steps));
-await storageStepsPerSecond(Math.min(200, sizes.steps));
+await raw.sqlFloor.steps(Math.min(200, sizes.steps));
 await sequentialWorkflowsPerSecond(Math.min(50, sizes.sequentialWorkflows));
-await storageSequentialWorkflowsPerSecond(Math.min(50, sizes.sequentialWorkflows));
+await raw.sqlFloor.oneStepWorkflows(Math.min(50, sizes.sequentialWorkflows));
 await concurrentWorkflowsPerSecond(Math.min(100, sizes.concurrentWorkflows), sizes.concurrency);
 
 // Step 2: rounds of raw, steps, sequential and concurrent workflows, interleaved so that a burst of
 // load from elsewhere hits both sides. Each engine figure is divided by the mean of the raw rates
 // measured just before and just after its round. Steps and sequential workflows are each followed
-// by their floor (the same storage calls without the engine), compared within the same round.
+// by their floor (the engine's own SQL run straight on the raw connection, bench/raw.ts), compared
+// within the same round.
 const rawRates = [await raw.measure(sizes.rawCommits)];
 const rounds = { steps: [] as number[], sequential: [] as number[], concurrent: [] as number[], floorSteps: [] as number[], floorSequential: [] as number[] };
 for (let r = 1; r <= sizes.rounds; r++) {
   const at = `round ${r}/${sizes.rounds}`;
   say(`${at}: raw ${fmt(rawRates.at(-1)!)} commits/s; ${fmt(sizes.steps)} steps in one workflow`);
   rounds.steps.push(await stepsPerSecond(sizes.steps));
-  say(`${at}: ${fmt(rounds.steps.at(-1)!)} steps/s; the same storage calls without the engine`);
-  rounds.floorSteps.push(await storageStepsPerSecond(sizes.steps));
+  say(`${at}: ${fmt(rounds.steps.at(-1)!)} steps/s; the same statements without the engine`);
+  rounds.floorSteps.push(await raw.sqlFloor.steps(sizes.steps));
   say(`${at}: ${fmt(rounds.floorSteps.at(-1)!)}/s; ${fmt(sizes.sequentialWorkflows)} one-step workflows, one after the other`);
   rounds.sequential.push(await sequentialWorkflowsPerSecond(sizes.sequentialWorkflows));
-  say(`${at}: ${fmt(rounds.sequential.at(-1)!)} workflows/s; their storage calls without the engine`);
-  rounds.floorSequential.push(await storageSequentialWorkflowsPerSecond(sizes.sequentialWorkflows));
+  say(`${at}: ${fmt(rounds.sequential.at(-1)!)} workflows/s; their statements without the engine`);
+  rounds.floorSequential.push(await raw.sqlFloor.oneStepWorkflows(sizes.sequentialWorkflows));
   say(`${at}: ${fmt(rounds.floorSequential.at(-1)!)}/s; ${fmt(sizes.concurrentWorkflows)} one-step workflows, ${sizes.concurrency} at a time`);
   rounds.concurrent.push(await concurrentWorkflowsPerSecond(sizes.concurrentWorkflows, sizes.concurrency));
   rawRates.push(await raw.measure(sizes.rawCommits));

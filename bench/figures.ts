@@ -16,7 +16,7 @@ export interface RateFigure {
   ratioToRaw: Sampled;
 }
 
-/** An engine figure and its floor: the same storage calls made without the engine (bench/workloads.ts). */
+/** An engine figure and its floor: the engine's own SQL statements run straight on the driver, without the engine (bench/raw.ts). */
 export interface FlooredFigure extends RateFigure {
   floor: RateFigure;
   /** perSecond / floor.perSecond, round by round: how much of the floor the engine keeps (1.0 = no cost of its own) */

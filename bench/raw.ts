@@ -8,7 +8,10 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { performance } from 'node:perf_hooks';
+import { numberedPlaceholders } from '../lib/storage/postgres.js';
+import { hotParams, hotStatements } from '../lib/storage/sql.js';
 import { configureSqlite } from '../lib/storage/sqlite.js';
+import type { NewWorkflow, OperationRow } from '../lib/storage/types.js';
 import type { BenchDatabase } from './databases.js';
 
 export interface RawCommits {
@@ -20,15 +23,74 @@ export interface RawCommits {
 /** A small JSON value, the same shape the benchmark's steps return. */
 export const smallValue = (i: number) => ({ i, ok: true });
 
-export async function openRawCommits(target: BenchDatabase): Promise<RawCommits> {
+/**
+ * The floor under the engine's figures: the engine's own hot statements (lib/storage/sql.ts, with
+ * their parameter lists), prepared on this direct connection and run one after the other with no
+ * JavaScript of ours in between: what the rows themselves cost (their keys, the indexes of
+ * workflow_status, the fence lookup), next to the raw row. The engine cannot beat it without
+ * changing its tables or writing less.
+ */
+export interface SqlFloor {
+  /** a workflow's start row, `n` fenced step outcomes, its end row: steps per second */
+  steps(n: number): Promise<number>;
+  /** `n` one-step workflows one after the other, three statements each: workflows per second */
+  oneStepWorkflows(n: number): Promise<number>;
+}
+
+export interface DirectConnection extends RawCommits {
+  sqlFloor: SqlFloor;
+}
+
+export async function openRawCommits(target: BenchDatabase): Promise<DirectConnection> {
   if (target.choice.kind === 'sqlite') return rawSqlite(target.choice.file);
   if (target.choice.kind === 'postgres') return rawPostgres(target.choice.url, target.appSchema);
   throw new Error('the benchmark opens its own database: no embedded-postgres choice here');
 }
 
-function rawSqlite(file: string): RawCommits {
+// The floor's rows, shaped as the engine's for the benchmark's workflows (bench/workloads.ts).
+const FLOOR_FENCE = { executorID: 'bench-sql-floor', attempt: 1 };
+let floorRuns = 0;
+const floorStart = (name: string, input: number): NewWorkflow => ({
+  workflowID: `bench-sql-floor-${process.pid}-${++floorRuns}`, name, inputs: JSON.stringify([input]), executorID: FLOOR_FENCE.executorID,
+  applicationID: 'bench', applicationVersion: '1', parentWorkflowID: null, now: Date.now(),
+});
+const floorStep = (workflowID: string, functionID: number, value: number): OperationRow => {
+  const now = Date.now();
+  return { workflowID, functionID, functionName: 'benchStep', output: JSON.stringify(smallValue(value)), error: null, childWorkflowID: null, attempts: 1, startedAtEpochMs: now, completedAtEpochMs: now };
+};
+const floorEnd = (workflowID: string, output: string | null) => hotParams.finishWorkflow(workflowID, 'SUCCESS', output, null, FLOOR_FENCE, Date.now());
+const perSecond = (n: number, t0: number) => n / ((performance.now() - t0) / 1000);
+const mustChange = (changed: number, what: string) => {
+  if (changed !== 1) throw new Error(`the SQL floor's ${what} changed ${changed} rows, not 1`);
+};
+
+function rawSqlite(file: string): DirectConnection {
   const db = new Database(file);
   configureSqlite(db);
+  const q = hotStatements('');
+  const [start, step, end] = [q.insertWorkflow, q.recordOperation, q.finishWorkflow].map((sql) => db.prepare(sql));
+  const run = (s: Database.Statement, params: unknown[], what: string) => mustChange(s.run(...params).changes, what);
+  const sqlFloor: SqlFloor = {
+    async steps(n) {
+      const w = floorStart('benchSteps', n);
+      const t0 = performance.now();
+      run(start, hotParams.insertWorkflow(w), 'start');
+      for (let i = 0; i < n; i++) run(step, hotParams.recordOperation(floorStep(w.workflowID, i, i), FLOOR_FENCE), 'step');
+      run(end, floorEnd(w.workflowID, String(n)), 'end');
+      return perSecond(n, t0);
+    },
+    async oneStepWorkflows(n) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        const w = floorStart('benchOneStep', i);
+        run(start, hotParams.insertWorkflow(w), 'start');
+        const op = floorStep(w.workflowID, 0, i);
+        run(step, hotParams.recordOperation(op, FLOOR_FENCE), 'step');
+        run(end, floorEnd(w.workflowID, op.output), 'end');
+      }
+      return perSecond(n, t0);
+    },
+  };
   db.exec('CREATE TABLE IF NOT EXISTS bench_raw_commits (id INTEGER PRIMARY KEY, value TEXT NOT NULL)');
   const insert = db.prepare('INSERT INTO bench_raw_commits (value) VALUES (?)');
   let i = 0;
@@ -39,20 +101,46 @@ function rawSqlite(file: string): RawCommits {
       for (let k = 0; k < n; k++) insert.run(JSON.stringify(smallValue(i++)));
       return n / ((performance.now() - t0) / 1000);
     },
+    sqlFloor,
     async close() {
       db.close();
     },
   };
 }
 
-async function rawPostgres(url: string, schema: string): Promise<RawCommits> {
+async function rawPostgres(url: string, schema: string): Promise<DirectConnection> {
   const client = new pg.Client({ connectionString: url, application_name: 'workbook-bench-raw' });
   await client.connect();
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.bench_raw_commits (id BIGSERIAL PRIMARY KEY, value TEXT NOT NULL)`);
   const insert = { name: 'bench_raw_insert', text: `INSERT INTO ${schema}.bench_raw_commits (value) VALUES ($1)` };
+  const q = hotStatements('dbos.');
+  const [start, step, end] = (['insertWorkflow', 'recordOperation', 'finishWorkflow'] as const).map((k) => ({ name: `bench_floor_${k}`, text: numberedPlaceholders(q[k]) }));
+  const run = async (s: { name: string; text: string }, values: unknown[], what: string) => mustChange((await client.query({ ...s, values })).rowCount ?? 0, what);
+  const sqlFloor: SqlFloor = {
+    async steps(n) {
+      const w = floorStart('benchSteps', n);
+      const t0 = performance.now();
+      await run(start, hotParams.insertWorkflow(w), 'start');
+      for (let i = 0; i < n; i++) await run(step, hotParams.recordOperation(floorStep(w.workflowID, i, i), FLOOR_FENCE), 'step');
+      await run(end, floorEnd(w.workflowID, String(n)), 'end');
+      return perSecond(n, t0);
+    },
+    async oneStepWorkflows(n) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        const w = floorStart('benchOneStep', i);
+        await run(start, hotParams.insertWorkflow(w), 'start');
+        const op = floorStep(w.workflowID, 0, i);
+        await run(step, hotParams.recordOperation(op, FLOOR_FENCE), 'step');
+        await run(end, floorEnd(w.workflowID, op.output), 'end');
+      }
+      return perSecond(n, t0);
+    },
+  };
   let i = 0;
   return {
+    sqlFloor,
     async measure(n) {
       const t0 = performance.now();
       // Autocommit: each statement is its own transaction; the server answers after its WAL flush.

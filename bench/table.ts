@@ -7,7 +7,7 @@ const spread = (s: Sampled) => (s.samples.length > 1 ? ` (${int(Math.min(...s.sa
 // Floored, not rounded: 0.797 shows as 0.79x, so a ratio never reads as meeting a target it misses.
 const ratio = (s: Sampled) => `${(Math.floor(s.median * 100) / 100).toFixed(2)}x`;
 const share = (f: FlooredFigure) => `${Math.round(f.ofFloor.median * 100)}%`;
-const floorLabel = (what: string) => `↳ floor: ${what}, storage calls alone`;
+const floorLabel = (what: string) => `↳ floor: ${what}, engine's SQL alone`;
 
 export function renderTable(d: DatabaseResult, color = false): string {
   const verdict = (i: number) => (d.targets[i].ok ? 'ok' : 'MISSED');
@@ -48,9 +48,9 @@ export function renderMarkdown(d: DatabaseResult): string {
     '|---|---:|---:|---:|---:|---|',
     `| raw: single-row INSERT + commit | ${int(d.raw.commitsPerSecond.median)}/s (${d.raw.usPerCommit.toFixed(0)} µs) | ${range(d.raw.commitsPerSecond)} | 1.00x | | |`,
     rate(`steps/s, one workflow of ${int(d.steps.n)} steps`, d.steps, share(d.steps), verdict(0)),
-    rate(`↳ floor: the same steps, storage calls alone`, d.steps.floor),
+    rate(floorLabel('the same steps'), d.steps.floor),
     rate('one-step workflows/s, one after the other', d.sequentialWorkflows, share(d.sequentialWorkflows), verdict(1)),
-    rate(`↳ floor: 3 writes each, storage calls alone`, d.sequentialWorkflows.floor),
+    rate(floorLabel('3 writes each'), d.sequentialWorkflows.floor),
     rate(`one-step workflows/s, ${d.concurrentWorkflows.concurrency} started at once`, d.concurrentWorkflows),
     `| ex5 end to end (${int(d.ex5.users)} users, 10 child workflows) | ${d.ex5.ms.toFixed(0)} ms | ${d.ex5.runsMs.map((x) => x.toFixed(0)).join(', ')} ms | = ${int(d.ex5.rawCommitEquivalents)} raw commits | | |`,
     `| recovery of ${int(d.recovery.steps)} recorded steps | ${d.recovery.ms.toFixed(0)} ms, ${d.recovery.queries} queries | | = ${int(d.recovery.rawCommitEquivalents)} raw commits | | ${verdict(2)} |`,

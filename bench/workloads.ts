@@ -3,9 +3,7 @@
 // raw commits (bench/raw.ts) so that both see the same machine load.
 import { performance } from 'node:perf_hooks';
 import { DBOS } from '../lib/index.js';
-import { db, state } from '../lib/state.js';
 import { queryStats } from '../lib/storage/sql.js';
-import type { Fence } from '../lib/storage/types.js';
 import { smallValue } from './raw.js';
 
 // Step 1: a step that returns a small JSON value, the unit of every figure.
@@ -46,59 +44,6 @@ export async function concurrentWorkflowsPerSecond(n: number, concurrency: numbe
   for (let done = 0; done < n; done += concurrency) {
     const wave = Math.min(concurrency, n - done);
     await Promise.all(Array.from({ length: wave }, (_, k) => benchOneStep(done + k)));
-  }
-  return perSecond(n, t0);
-}
-
-// Step 2b: the floor under those two figures. The same storage calls the engine makes for them
-// (the start row, each step's fenced outcome, the end), with the same values, made directly: no
-// workflow function, no AsyncLocalStorage context, no JSON check, no hooks. The engine cannot be
-// faster than this with these tables and these three writes per workflow; the gap between this and
-// the raw commit is the cost of the rows themselves (their keys, indexes and the fence), and the gap
-// between this and the engine's figure is the engine's own code.
-let floorRuns = 0;
-
-function floorWorkflow(name: string): { id: string; fence: Fence; now: number } {
-  return { id: `bench-floor-${name}-${process.pid}-${++floorRuns}`, fence: { executorID: state.executorID, attempt: 1 }, now: Date.now() };
-}
-
-async function storageWorkflow(id: string, name: string, input: unknown[], now: number): Promise<void> {
-  const { created } = await db().insertWorkflow({
-    workflowID: id, name, inputs: JSON.stringify(input), executorID: state.executorID, applicationID: state.appName,
-    applicationVersion: state.applicationVersion, parentWorkflowID: null, now,
-  });
-  if (!created) throw new Error(`the floor's workflow ${id} already existed`);
-}
-
-async function storageStep(id: string, functionID: number, value: number, fence: Fence): Promise<string> {
-  const now = Date.now();
-  const output = JSON.stringify(smallValue(value));
-  const op = { workflowID: id, functionID, functionName: 'benchStep', output, error: null, childWorkflowID: null, attempts: 1, startedAtEpochMs: now, completedAtEpochMs: now };
-  if (!(await db().recordOperation(op, fence))) throw new Error(`the fence refused the floor's step ${id}/${functionID}`);
-  return output;
-}
-
-async function storageEnd(id: string, output: string, fence: Fence): Promise<void> {
-  if (!(await db().finishWorkflow(id, 'SUCCESS', output, null, fence, Date.now()))) throw new Error(`the fence refused the end of ${id}`);
-}
-
-/** Like stepsPerSecond, storage calls only: start row, `n` fenced outcomes, end row. */
-export async function storageStepsPerSecond(n: number): Promise<number> {
-  const { id, fence, now } = floorWorkflow('steps');
-  const t0 = performance.now();
-  await storageWorkflow(id, 'benchSteps', [n], now);
-  for (let i = 0; i < n; i++) await storageStep(id, i, i, fence);
-  await storageEnd(id, String(n), fence);
-  return perSecond(n, t0);
-}
-
-/** Like sequentialWorkflowsPerSecond, storage calls only: three writes per workflow, one workflow after the other. */
-export async function storageSequentialWorkflowsPerSecond(n: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    const { id, fence, now } = floorWorkflow('one-step');
-    await storageWorkflow(id, 'benchOneStep', [i], now);
-    await storageEnd(id, await storageStep(id, 0, i, fence), fence);
   }
   return perSecond(n, t0);
 }

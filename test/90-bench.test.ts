@@ -28,7 +28,7 @@ for (const kind of DATABASES) {
       // Each ratio is its rate over the raw rate measured around it (one round: before and after).
       const [before, after] = d.raw.commitsPerSecond.samples;
       expect(d.steps.ratioToRaw.median).toBeCloseTo(d.steps.perSecond.median / ((before + after) / 2), 6);
-      // Each engine figure has its floor (the same storage calls without the engine), measured in the same round.
+      // Each engine figure has its floor (the engine's SQL run without the engine), measured in the same round.
       for (const f of [d.steps, d.sequentialWorkflows]) {
         expect(f.floor.n).toBe(f.n);
         expect(f.ofFloor.median).toBeCloseTo(f.perSecond.median / f.floor.perSecond.median, 6);
@@ -43,7 +43,7 @@ for (const kind of DATABASES) {
 
       // The table on stdout names every figure; progress went to stderr, a line per phase.
       for (const label of ['raw: single-row INSERT + commit', 'steps/s, one workflow of', 'one-step workflows/s, sequential',
-        '↳ floor: the same steps, storage calls alone', '↳ floor: 3 writes each, storage calls alone', 'of floor',
+        "↳ floor: the same steps, engine's SQL alone", "↳ floor: 3 writes each, engine's SQL alone", 'of floor',
         'one-step workflows/s, 100 at a time', 'ex5 end to end', 'recovery of 1,000 recorded steps', 'peak RSS after']) {
         expect(r.stdout).toContain(label);
       }

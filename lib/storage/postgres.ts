@@ -48,6 +48,12 @@ export function connectError(url: string, err: unknown): DatabaseConnectionError
   }
 }
 
+/** `?` placeholders become $1, $2 ... (every query in sql.ts is written with `?`). */
+export function numberedPlaceholders(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
 class PostgresDriver implements Driver {
   readonly dialect = 'postgres' as const;
   readonly schemaPrefix = 'dbos.';
@@ -99,8 +105,7 @@ class PostgresDriver implements Driver {
   private q(sql: string) {
     let t = this.texts.get(sql);
     if (!t) {
-      let i = 0;
-      t = { name: `wb${this.texts.size}`, text: sql.replace(/\?/g, () => `$${++i}`) };
+      t = { name: `wb${this.texts.size}`, text: numberedPlaceholders(sql) };
       this.texts.set(sql, t);
     }
     return t;
