@@ -32,7 +32,7 @@ import { ConfigError } from '../lib/errors.js';
 import { describeExecutions, formatMs, renderTimeline } from '../lib/harness/timeline.js';
 import { isBadInput } from '../lib/lesson.js';
 import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
 const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--json] [--pg|--sqlite]`;
@@ -212,17 +212,13 @@ async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<vo
     throw new ConfigError(`there is no embedded PostgreSQL in ${choice.dir} yet: run an experiment with WORKBOOK_DB=pg first, or set DATABASE_URL to your server.`);
   }
   // Opened directly, not through DBOS.launch(): that would recover (run) the application's PENDING workflows.
-  const opened = await openDatabase(choice, o.app ?? 'public', `workbook-wf-${process.pid}`);
-  try {
-    if (command === 'list') await list(opened.db, o, out);
-    else if (command === 'get') await get(opened.db, id, o, out);
-    else if (command === 'steps') await steps(opened.db, id, o, out);
-    else if (command === 'resume') await resume(opened.db, id, out);
-    else await cancel(opened.db, id, out);
-  } finally {
-    await opened.db.close();
-    await opened.release();
-  }
+  await withDatabase(choice, o.app ?? 'public', `workbook-wf-${process.pid}`, async (db) => {
+    if (command === 'list') await list(db, o, out);
+    else if (command === 'get') await get(db, id, o, out);
+    else if (command === 'steps') await steps(db, id, o, out);
+    else if (command === 'resume') await resume(db, id, out);
+    else await cancel(db, id, out);
+  });
 }
 
 // Run as a command (not when a test imports wf()).

@@ -5,7 +5,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { DBOS } from '../lib/index.js';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { checkRun } from '../lib/torture/invariants.js';
 import { configureWorkload, tortureCounter } from '../lib/torture/workload.js';
 import { DATABASES, freshDatabase, runScript, tempDir, type DbKind } from './helpers.js';
@@ -60,9 +60,7 @@ for (const kind of DATABASES) {
       await DBOS.launch();
       const result = await (await DBOS.startWorkflow(tortureCounter, { workflowID: 'torture-5' })(5)).getResult();
       await DBOS.shutdown();
-      const opened = await openDatabase(choice, 'torture', 'torture-check-test');
-      const db = opened.db;
-      try {
+      await withDatabase(choice, 'torture', 'torture-check-test', async (db) => {
         const check = (reference: unknown) =>
           checkRun({ db, rootID: 'torture-5', counterText: readFileSync(counterFile, 'utf8'), deadPids: new Set(), result, reference });
         const clean = await check(result);
@@ -82,10 +80,7 @@ for (const kind of DATABASES) {
         expect(broken).toMatch(/torture-5: function ids recorded are \[0,1,2,4,/);
         expect(broken).toMatch(/status "RUNNING", which the contract does not name/);
         expect(broken).toMatch(/differs from the crash-free result/);
-      } finally {
-        await db.close();
-        await opened.release();
-      }
+      });
     });
   });
 }

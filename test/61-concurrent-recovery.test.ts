@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DBOS } from '../lib/index.js';
 import { state } from '../lib/state.js';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, runScript, tempDir, type RunResult } from './helpers.js';
 
 const WORKER = 'test/fixtures/recovery-worker.ts';
@@ -87,17 +87,14 @@ for (const kind of DATABASES) {
       await DBOS.launch();
       // A PENDING workflow owned by an executor of this host whose process is gone (found by the
       // torture: a second claim slipped in between the first claim's commit and its execution).
-      const opened = await openDatabase(choice, 'race1', 'race1-setup');
       const ids = ['orphan-0', 'orphan-1', 'orphan-2'];
-      try {
-        await opened.db.upsertExecutor({ executorID: 'gone', hostname: hostname(), pid: 2 ** 22 + 1, heartbeatAt: Date.now() });
+      await withDatabase(choice, 'race1', 'race1-setup', async (setup) => {
+        await setup.upsertExecutor({ executorID: 'gone', hostname: hostname(), pid: 2 ** 22 + 1, heartbeatAt: Date.now() });
         for (const id of ids) {
-          await opened.db.insertWorkflow({ workflowID: id, name: 'inProcess', inputs: '[]', executorID: 'gone', applicationID: 'race1',
+          await setup.insertWorkflow({ workflowID: id, name: 'inProcess', inputs: '[]', executorID: 'gone', applicationID: 'race1',
             applicationVersion: '1', parentWorkflowID: null, now: Date.now() });
         }
-      } finally {
-        await opened.db.close();
-      }
+      });
       // The reply to a successful claim comes late (a slow network after the commit): meanwhile
       // the other callers see the workflow claimed by this executor but not yet running here.
       const db = state.db!;
@@ -147,12 +144,11 @@ for (const kind of DATABASES) {
       const owner = new Map<string, number>();
 
       // The database: claimed once (attempt 2), every function id recorded once.
-      const opened = await openDatabase(choice, 'race', 'race-check');
-      try {
+      await withDatabase(choice, 'race', 'race-check', async (db) => {
         for (const id of ids) {
-          const row = await opened.db.getWorkflow(id);
+          const row = await db.getWorkflow(id);
           expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 2]);
-          const ops = await opened.db.loadOperations(id);
+          const ops = await db.loadOperations(id);
           expect(ops.map((o) => o.functionID)).toEqual([...Array(STEPS).keys()]);
           const recorders = ops.map((o) => (JSON.parse(o.output!) as { pid: number }).pid);
           // Before the block the creator recorded; from it on, one recovering process did.
@@ -161,10 +157,7 @@ for (const kind of DATABASES) {
           expect(after.size).toBe(1);
           owner.set(id, [...after][0]);
         }
-      } finally {
-        await opened.db.close();
-        await opened.release();
-      }
+      });
 
       // The step bodies: run once each, by the process that recorded them (plus the creator's run
       // of the step it died in, whose outcome it never recorded).
@@ -213,20 +206,16 @@ for (const kind of DATABASES) {
       expect(o.code, o.stderr).toBe(0);
       expect(marker(o, 'RESULTS')).toEqual(expected);
 
-      const opened = await openDatabase(choice, 'race', 'race-check');
-      try {
+      await withDatabase(choice, 'race', 'race-check', async (db) => {
         for (const id of ids) {
-          const row = await opened.db.getWorkflow(id);
+          const row = await db.getWorkflow(id);
           expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 2]);
-          const ops = await opened.db.loadOperations(id);
+          const ops = await db.loadOperations(id);
           expect(ops.map((o) => o.functionID)).toEqual([...Array(STEPS).keys()]);
           const recorders = ops.map((op) => (JSON.parse(op.output!) as { pid: number }).pid);
           expect(recorders).toEqual([...Array(BLOCK_AT).fill(owner.pid), ...Array(STEPS - BLOCK_AT).fill(taker.pid)]);
         }
-      } finally {
-        await opened.db.close();
-        await opened.release();
-      }
+      });
       const ran = effects(dir);
       for (const id of ids) {
         expect(ran.get(`${id} ${BLOCK_AT}`)?.sort()).toEqual([owner.pid, taker.pid].sort());

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, runScript, tempDir, type DbKind, type RunResult } from './helpers.js';
 
 interface Ctx {
@@ -50,13 +50,7 @@ async function closedPort(): Promise<number> {
 }
 
 async function query(c: Ctx, sql: (S: string) => string): Promise<Record<string, unknown>[]> {
-  const opened = await openDatabase(c.choice, 'badinput', 'bad-input-check');
-  try {
-    return await opened.db.app.query(sql(c.kind === 'sqlite' ? '' : 'dbos.'));
-  } finally {
-    await opened.db.close();
-    await opened.release();
-  }
+  return withDatabase(c.choice, 'badinput', 'bad-input-check', (db) => db.app.query(sql(c.kind === 'sqlite' ? '' : 'dbos.')));
 }
 const steps = (c: Ctx, id: string) => query(c, (S) => `SELECT function_id, function_name, output, error FROM ${S}operation_outputs WHERE workflow_uuid = '${id}' ORDER BY function_id`);
 const statusOf = async (c: Ctx, id: string) => (await query(c, (S) => `SELECT status FROM ${S}workflow_status WHERE workflow_uuid = '${id}'`))[0]?.status;

@@ -14,7 +14,7 @@ import { hooks } from '../engine.js';
 import { crashNow } from '../faults.js';
 import { deserializeError } from '../serialize.js';
 import { state } from '../state.js';
-import { openDatabase } from '../storage/open.js';
+import { withDatabase } from '../storage/open.js';
 import type { SystemDatabase } from '../storage/types.js';
 import { ENV, type CheckContext, type ChildEvent, type CrashWhen, type Outcome, type RecordedState } from './protocol.js';
 
@@ -158,13 +158,9 @@ async function main(): Promise<void> {
   DBOS.setConfig({ name: app });
   if (env(ENV.mode) === 'recover') {
     // Read the dead process's records before anything can run again: these steps must not re-run.
-    const opened = await openDatabase(databaseFromEnv(app), app, `workbook-harness-${process.pid}`);
-    try {
-      send({ event: 'recorded-at-death', state: await readState(opened.db) });
-    } finally {
-      await opened.db.close();
-      await opened.release();
-    }
+    await withDatabase(databaseFromEnv(app), app, `workbook-harness-${process.pid}`, async (db) => {
+      send({ event: 'recorded-at-death', state: await readState(db) });
+    });
     installHooks();
     const report = await DBOS.launch();
     await Promise.allSettled(report.recovered.map((h) => h.getResult()));

@@ -40,3 +40,14 @@ export async function openDatabase(choice: DatabaseChoice, appName: string, sess
   }
   return { db, release };
 }
+
+/** Opens the database, runs `fn` on it, then closes and releases it, whatever `fn` did. */
+export async function withDatabase<T>(choice: DatabaseChoice, appName: string, sessionName: string, fn: (db: SystemDatabase) => Promise<T>): Promise<T> {
+  const opened = await openDatabase(choice, appName, sessionName);
+  try {
+    return await fn(opened.db);
+  } finally {
+    await opened.db.close();
+    await opened.release();
+  }
+}

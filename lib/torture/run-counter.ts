@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { DBOS } from '../dbos.js';
 import { siteEnvName } from '../faults.js';
-import { openDatabase } from '../storage/open.js';
+import { withDatabase } from '../storage/open.js';
 import { runChild } from './child.js';
 import { prepareDatabase, type TortureDb } from './databases.js';
 import { checkRun } from './invariants.js';
@@ -105,17 +105,13 @@ export async function runCounterSeed(db: TortureDb, seed: number, reference: unk
       }
     }
     if (finished) {
-      const opened = await openDatabase(place.choice, 'torture', 'torture-check');
-      try {
+      await withDatabase(place.choice, 'torture', 'torture-check', async (db) => {
         const counterText = existsSync(counterFile) ? readFileSync(counterFile, 'utf8') : '';
-        const c = await checkRun({ db: opened.db, rootID, counterText, deadPids, result, reference });
+        const c = await checkRun({ db, rootID, counterText, deadPids, result, reference });
         stats.violations.push(...c.violations);
         Object.assign(stats, { recoveries: c.recoveries, reRuns: c.reRuns, retries: c.retries });
         if (c.torn) stats.violations.push(`${c.torn} torn line(s) in the counter file`);
-      } finally {
-        await opened.db.close();
-        await opened.release();
-      }
+      });
     }
   } catch (err) {
     stats.violations.push(`torture harness error: ${(err as Error).stack ?? err}`);

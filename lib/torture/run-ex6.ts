@@ -2,7 +2,7 @@
 // as its own banner says (it crashes itself at seeded sites; we add SIGKILLs from outside), until
 // it exits 0, then check that its dedup count is exactly 1,000 and the generic invariants hold.
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { openDatabase } from '../storage/open.js';
+import { withDatabase } from '../storage/open.js';
 import { runChild } from './child.js';
 import { prepareDatabase, type TortureDb } from './databases.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
@@ -63,16 +63,12 @@ export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptio
         break;
       }
     }
-    const opened = await openDatabase(place.choice, 'ex6', 'torture-check');
-    try {
+    await withDatabase(place.choice, 'ex6', 'torture-check', async (db) => {
       const bad = (m: string) => stats.violations.push(m);
-      await checkStorage(opened.db, bad);
+      await checkStorage(db, bad);
       // A workflow that ran out of step retries is allowed to have ended ERROR (see above).
-      stats.recoveries = await checkWorkflows(opened.db, (m) => (/MAX_STEP_RETRIES|exceeded its maximum of \d+ retries/.test(m) ? undefined : bad(m)));
-    } finally {
-      await opened.db.close();
-      await opened.release();
-    }
+      stats.recoveries = await checkWorkflows(db, (m) => (/MAX_STEP_RETRIES|exceeded its maximum of \d+ retries/.test(m) ? undefined : bad(m)));
+    });
   } catch (err) {
     stats.violations.push(`torture harness error: ${(err as Error).stack ?? err}`);
   } finally {
