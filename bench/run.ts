@@ -6,6 +6,8 @@
  *   1. the raw limit: single-row INSERT + commit per row, same driver and durability settings as the engine;
  *   2. steps/s in one workflow of N steps (each returns a small JSON value);
  *   3. one-step workflows/s, one after the other, and 100 started at once;
+ *      2 and 3 each with their floor: the engine's own SQL run on the raw connection without the
+ *      engine, so the table splits each gap into what the rows cost and what the engine's code costs;
  *   4. experiments/ex5.ts end to end (1,000 users, 10 child workflows), run as a child process;
  *   5. the time and the queries to recover (replay) a workflow with 10,000 recorded steps;
  *   6. peak RSS after 10,000 and after 100,000 steps of one workflow (a fresh process).
