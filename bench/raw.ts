@@ -7,6 +7,7 @@
 //           flushes (fsyncs) its WAL at every commit, as it does for the engine's writes.
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { numberedPlaceholders } from '../lib/storage/postgres.js';
 import { hotParams, hotStatements } from '../lib/storage/sql.js';
@@ -47,11 +48,12 @@ export async function openRawCommits(target: BenchDatabase): Promise<DirectConne
   throw new Error('the benchmark opens its own database: no embedded-postgres choice here');
 }
 
-// The floor's rows, shaped as the engine's for the benchmark's workflows (bench/workloads.ts).
+// The floor's rows, shaped as the engine's for the benchmark's workflows (bench/workloads.ts),
+// random UUIDs for ids included, as the engine makes them: they land all over the primary key's
+// b-tree, where sequential ids would always append to its last page.
 const FLOOR_FENCE = { executorID: 'bench-sql-floor', attempt: 1 };
-let floorRuns = 0;
 const floorStart = (name: string, input: number): NewWorkflow => ({
-  workflowID: `bench-sql-floor-${process.pid}-${++floorRuns}`, name, inputs: JSON.stringify([input]), executorID: FLOOR_FENCE.executorID,
+  workflowID: randomUUID(), name, inputs: JSON.stringify([input]), executorID: FLOOR_FENCE.executorID,
   applicationID: 'bench', applicationVersion: '1', parentWorkflowID: null, now: Date.now(),
 });
 const floorStep = (workflowID: string, functionID: number, value: number): OperationRow => {
