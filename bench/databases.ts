@@ -3,12 +3,12 @@
 // end, unless DATABASE_URL names a server of your own (then a new database is created on it when
 // the URL's user may, else its own database is used).
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseChoice } from '../lib/config.js';
 import { redactUrl } from '../lib/redact.js';
 import { dropDatabases, ensureDatabase, ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
+import { tempDir } from '../lib/storage/fresh.js';
 
 export type BenchKind = 'sqlite' | 'postgres';
 export const BENCH_KINDS: BenchKind[] = ['sqlite', 'postgres'];
@@ -27,11 +27,7 @@ export interface BenchDatabase {
 }
 
 /** A temporary directory that the postgres user can enter too (as root, PostgreSQL runs as "postgres"). */
-export function benchTempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'workbook-bench-'));
-  chmodSync(dir, 0o755);
-  return dir;
-}
+export const benchTempDir = (): string => tempDir('workbook-bench-');
 
 export function sqliteTarget(dir: string): BenchDatabase {
   const file = join(dir, 'bench.db');

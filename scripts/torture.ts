@@ -31,7 +31,7 @@ import { dataDir } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { redactUrl } from '../lib/redact.js';
 import { ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
-import type { TortureDb } from '../lib/torture/databases.js';
+import type { FreshKind as TortureDb } from '../lib/storage/fresh.js';
 import { bundleForSpeed } from '../lib/torture/bundle.js';
 import { EX6_PROGRAM, runEx6Seed } from '../lib/torture/run-ex6.js';
 import { COUNTER_PROGRAM, DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';

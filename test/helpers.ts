@@ -3,14 +3,12 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
 import { PROJECT_ROOT } from '../lib/config.js';
-import { ensureDatabase } from '../lib/storage/embedded-pg.js';
+import { freshDatabase as freshPlace, tempDir as makeTempDir } from '../lib/storage/fresh.js';
 
 export type DbKind = 'sqlite' | 'postgres';
 
@@ -20,22 +18,13 @@ export const DATABASES: DbKind[] = (['sqlite', 'postgres'] as const).filter(
 );
 
 /** A new temporary directory that other users may enter (as root, PostgreSQL runs as "postgres"). */
-export function tempDir(prefix = 'workbook-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  chmodSync(dir, 0o755);
-  return dir;
-}
+export const tempDir = (prefix = 'workbook-'): string => makeTempDir(prefix);
 
-/** A database nobody else uses: a new SQLite file, or a new database on the test server. */
+/** A database nobody else uses: a new SQLite file, or a new database on the test server (lib/storage/fresh.ts). */
 export async function freshDatabase(kind: DbKind): Promise<{ choice: DatabaseChoice; env: Record<string, string> }> {
-  if (kind === 'sqlite') {
-    const dir = tempDir();
-    const file = join(dir, 'test.db');
-    // The directory is also the data dir, so an experiment's own files land there too.
-    return { choice: { kind: 'sqlite', file }, env: { WORKBOOK_SQLITE_FILE: file, WORKBOOK_DATA_DIR: dir, WORKBOOK_DB: 'sqlite' } };
-  }
-  const url = await ensureDatabase(inject('pgAdminUrl'), `t_${randomBytes(6).toString('hex')}`);
-  return { choice: { kind: 'postgres', url }, env: { DATABASE_URL: url, WORKBOOK_DB: 'pg', WORKBOOK_DATA_DIR: tempDir() } };
+  // The directory is also the data dir, so an experiment's own files land there too.
+  const fresh = await freshPlace(kind, 'test', randomBytes(3).toString('hex'), kind === 'postgres' ? inject('pgAdminUrl') : undefined);
+  return { choice: fresh.choice, env: fresh.env };
 }
 
 export interface RunResult {

@@ -8,7 +8,7 @@ import { DBOS } from '../dbos.js';
 import { siteEnvName } from '../faults.js';
 import { withDatabase } from '../storage/open.js';
 import { runChild } from './child.js';
-import { prepareDatabase, type TortureDb } from './databases.js';
+import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import { checkRun } from './invariants.js';
 import { configureWorkload, CRASH_SITES, tortureCounter } from './workload.js';
 
@@ -61,7 +61,7 @@ export async function referenceResult(seed: number, dir: string): Promise<unknow
 
 export async function runCounterSeed(db: TortureDb, seed: number, reference: unknown, opts: TortureOptions): Promise<RunStats> {
   const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [], notes: [] };
-  const place = await prepareDatabase(db, `s${seed}`, opts.pgAdminUrl);
+  const place = await freshDatabase(db, 'torture', `s${seed}`, opts.pgAdminUrl);
   const counterFile = join(place.dir, 'counter.log');
   const rootID = `torture-${seed}`;
   // The outside deaths are seeded too: which process gets one, and after how long.

@@ -4,7 +4,7 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { withDatabase } from '../storage/open.js';
 import { runChild } from './child.js';
-import { prepareDatabase, type TortureDb } from './databases.js';
+import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
 import type { RunStats, TortureOptions } from './run-counter.js';
 
@@ -24,7 +24,7 @@ function resultOf(stdout: string): Record<string, unknown> | undefined {
 
 export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptions): Promise<RunStats> {
   const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [], notes: [] };
-  const place = await prepareDatabase(db, `ex6_s${seed}`, opts.pgAdminUrl);
+  const place = await freshDatabase(db, 'torture', `ex6_s${seed}`, opts.pgAdminUrl);
   const rng = xoroshiro128plus(seed * 2 + (db === 'sqlite' ? 0 : 1));
   const draw = (max: number) => unsafeUniformIntDistribution(0, max, rng);
   try {
