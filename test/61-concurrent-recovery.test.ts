@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DatabaseChoice } from '../lib/config.js';
 import { DBOS } from '../lib/index.js';
 import { state } from '../lib/state.js';
 import { withDatabase } from '../lib/storage/open.js';
@@ -66,6 +67,24 @@ function effects(dir: string): Map<string, number[]> {
 }
 
 /** Starts the creator; resolves with its process once all its workflows are blocked mid-way. */
+/**
+ * After a race: each workflow claimed once (SUCCESS at attempt 2) with every function id recorded
+ * once; returns, per workflow, the pid that recorded each step (the steps return their pid).
+ */
+async function recordersOf(choice: DatabaseChoice): Promise<Map<string, number[]>> {
+  return withDatabase(choice, 'race', 'race-check', async (db) => {
+    const recorders = new Map<string, number[]>();
+    for (const id of ids) {
+      const row = await db.getWorkflow(id);
+      expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 2]);
+      const ops = await db.loadOperations(id);
+      expect(ops.map((o) => o.functionID)).toEqual([...Array(STEPS).keys()]);
+      recorders.set(id, ops.map((o) => (JSON.parse(o.output!) as { pid: number }).pid));
+    }
+    return recorders;
+  });
+}
+
 function startCreator(env: Record<string, string>): { ready: Promise<ChildProcess>; done: Promise<RunResult> } {
   let resolveReady!: (c: ChildProcess) => void;
   const ready = new Promise<ChildProcess>((r) => (resolveReady = r));
@@ -144,20 +163,13 @@ for (const kind of DATABASES) {
       const owner = new Map<string, number>();
 
       // The database: claimed once (attempt 2), every function id recorded once.
-      await withDatabase(choice, 'race', 'race-check', async (db) => {
-        for (const id of ids) {
-          const row = await db.getWorkflow(id);
-          expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 2]);
-          const ops = await db.loadOperations(id);
-          expect(ops.map((o) => o.functionID)).toEqual([...Array(STEPS).keys()]);
-          const recorders = ops.map((o) => (JSON.parse(o.output!) as { pid: number }).pid);
-          // Before the block the creator recorded; from it on, one recovering process did.
-          expect(recorders.slice(0, BLOCK_AT)).toEqual(Array(BLOCK_AT).fill(creatorPid));
-          const after = new Set(recorders.slice(BLOCK_AT));
-          expect(after.size).toBe(1);
-          owner.set(id, [...after][0]);
-        }
-      });
+      for (const [id, recorders] of await recordersOf(choice)) {
+        // Before the block the creator recorded; from it on, one recovering process did.
+        expect(recorders.slice(0, BLOCK_AT)).toEqual(Array(BLOCK_AT).fill(creatorPid));
+        const after = new Set(recorders.slice(BLOCK_AT));
+        expect(after.size).toBe(1);
+        owner.set(id, [...after][0]);
+      }
 
       // The step bodies: run once each, by the process that recorded them (plus the creator's run
       // of the step it died in, whose outcome it never recorded).
@@ -206,16 +218,9 @@ for (const kind of DATABASES) {
       expect(o.code, o.stderr).toBe(0);
       expect(marker(o, 'RESULTS')).toEqual(expected);
 
-      await withDatabase(choice, 'race', 'race-check', async (db) => {
-        for (const id of ids) {
-          const row = await db.getWorkflow(id);
-          expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 2]);
-          const ops = await db.loadOperations(id);
-          expect(ops.map((o) => o.functionID)).toEqual([...Array(STEPS).keys()]);
-          const recorders = ops.map((op) => (JSON.parse(op.output!) as { pid: number }).pid);
-          expect(recorders).toEqual([...Array(BLOCK_AT).fill(owner.pid), ...Array(STEPS - BLOCK_AT).fill(taker.pid)]);
-        }
-      });
+      for (const recorders of (await recordersOf(choice)).values()) {
+        expect(recorders).toEqual([...Array(BLOCK_AT).fill(owner.pid), ...Array(STEPS - BLOCK_AT).fill(taker.pid)]);
+      }
       const ran = effects(dir);
       for (const id of ids) {
         expect(ran.get(`${id} ${BLOCK_AT}`)?.sort()).toEqual([owner.pid, taker.pid].sort());
