@@ -29,11 +29,23 @@ function openError(file: string, err: unknown): DatabaseConnectionError {
   return new DatabaseConnectionError(where, msg, fix, err);
 }
 
+/** Writes and the commits that carried them, in this process (the group-commit test reads them). */
+export const sqliteCommits = { writes: 0, commits: 0 };
+
+/** A write waiting for the next group commit. */
+interface QueuedWrite {
+  stmt: Database.Statement;
+  params: unknown[];
+  resolve(changed: number): void;
+  reject(err: unknown): void;
+}
+
 class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
   readonly schemaPrefix = '';
   readonly description: string;
   private readonly statements = new Map<string, Database.Statement>();
+  private queue: QueuedWrite[] = [];
 
   constructor(private readonly db: Database.Database, file: string) {
     this.description = `SQLite ${file}`;
@@ -45,12 +57,63 @@ class SqliteDriver implements Driver {
     return s;
   }
 
-  async run(sql: string, params: unknown[] = []): Promise<number> {
+  /**
+   * Group commit: the writes that workflows send in the same turn of the microtask queue are
+   * committed together, in one transaction, and each caller is answered only after that commit.
+   * Alone, a write is its own commit as before. Each statement still counts its own changed rows,
+   * so a fenced write that is refused is refused alone; a statement that fails fails alone.
+   */
+  run(sql: string, params: unknown[] = []): Promise<number> {
     if (params.length === 0 && !this.statements.has(sql) && sql.includes(';')) {
       this.db.exec(sql); // a script of several statements (app DDL)
-      return 0;
+      return Promise.resolve(0);
     }
-    return this.prepare(sql).run(...params).changes;
+    let stmt: Database.Statement;
+    try {
+      stmt = this.prepare(sql);
+    } catch (err) {
+      return Promise.reject(err); // a syntax error or a missing table: as a rejection, as from any query
+    }
+    return new Promise((resolve, reject) => {
+      if (this.queue.push({ stmt, params, resolve, reject }) === 1) queueMicrotask(() => this.commitQueued());
+    });
+  }
+
+  private commitQueued(): void {
+    const writes = this.queue;
+    this.queue = [];
+    sqliteCommits.writes += writes.length;
+    sqliteCommits.commits++;
+    if (writes.length === 1) {
+      const w = writes[0];
+      try {
+        w.resolve(w.stmt.run(...w.params).changes);
+      } catch (err) {
+        w.reject(err);
+      }
+      return;
+    }
+    // A failed statement rolls back only itself in SQLite, so one bad write leaves the others in.
+    const outcomes: ({ changed: number } | { err: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of writes) {
+          try {
+            outcomes.push({ changed: w.stmt.run(...w.params).changes });
+          } catch (err) {
+            outcomes.push({ err });
+          }
+        }
+      }).immediate();
+    } catch (err) {
+      for (const w of writes) w.reject(err); // BEGIN or COMMIT failed (busy, disk): nothing of it is in
+      return;
+    }
+    writes.forEach((w, i) => {
+      const o = outcomes[i];
+      if ('err' in o) w.reject(o.err);
+      else w.resolve(o.changed);
+    });
   }
 
   async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -78,6 +141,7 @@ class SqliteDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    if (this.queue.length) this.commitQueued();
     if (this.db.open) this.db.close();
   }
 }
