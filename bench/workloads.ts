@@ -65,7 +65,7 @@ const benchReplay = DBOS.registerWorkflow(async function benchReplay(n: number) 
 
 async function seedCrashedWorkflow(n: number): Promise<string> {
   const app = DBOS.appDatabase;
-  const S = app.dialect === 'postgres' ? 'dbos.' : '';
+  const S = app.schemaPrefix;
   const id = `bench-replay-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
   const now = Date.now();
   const statements = [{

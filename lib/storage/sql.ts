@@ -142,6 +142,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.q = hotStatements(this.S);
     this.app = {
       dialect: d.dialect,
+      schemaPrefix: d.schemaPrefix,
       exec: async (sql) => void (await d.run(sql)),
       query: (sql, params) => d.all(sql, params),
       batch: (statements) => d.transaction(statements),

@@ -80,6 +80,8 @@ export interface ExecutorRow {
 /** The lessons' own tables. `?` placeholders on both databases. */
 export interface AppDatabase {
   readonly dialect: 'sqlite' | 'postgres';
+  /** where the system tables are: 'dbos.' on PostgreSQL, '' on SQLite (`${schemaPrefix}workflow_status`) */
+  readonly schemaPrefix: string;
   exec(sql: string): Promise<void>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** runs the statements in one transaction, in order */

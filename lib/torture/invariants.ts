@@ -69,7 +69,7 @@ type Raw = Record<string, unknown>;
 
 /** Invariant 5, for any workload: the file is sound, every status is named, no orphan step rows. */
 export async function checkStorage(db: SystemDatabase, bad: (msg: string) => void): Promise<void> {
-  const S = db.dialect === 'sqlite' ? '' : 'dbos.';
+  const S = db.app.schemaPrefix;
   if (db.dialect === 'sqlite') {
     const rows = await db.app.query<Raw>('PRAGMA integrity_check');
     const verdict = rows.map((r) => String(Object.values(r)[0])).join('; ');
