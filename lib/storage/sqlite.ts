@@ -21,7 +21,7 @@ function openError(file: string, err: unknown): DatabaseConnectionError {
   const where = `SQLite file ${file}`;
   const fix = 'Set WORKBOOK_SQLITE_FILE to a writable file path, or unset it to use data/<lesson>.db.';
   if (!existsSync(dir)) return new DatabaseConnectionError(where, `the directory ${dir} does not exist`, `Create it (mkdir -p ${dir}), or: ${fix}`, err);
-  if (existsSync(dir) && !statSync(dir).isDirectory()) return new DatabaseConnectionError(where, `${dir} is not a directory`, fix, err);
+  if (!statSync(dir).isDirectory()) return new DatabaseConnectionError(where, `${dir} is not a directory`, fix, err);
   if (code === 'SQLITE_NOTADB' || /not a database/i.test(msg))
     return new DatabaseConnectionError(where, 'the file is not a SQLite database (nothing was written to it)', `Move it away, or: ${fix}`, err);
   if (/CANTOPEN|READONLY|readonly|unable to open/i.test(code + msg))
@@ -34,7 +34,7 @@ export const sqliteCommits = { writes: 0, commits: 0 };
 
 /** A write waiting for the next group commit. */
 interface QueuedWrite {
-  stmt: Database.Statement;
+  sql: string;
   params: unknown[];
   resolve(changed: number): void;
   reject(err: unknown): void;
@@ -64,49 +64,39 @@ class SqliteDriver implements Driver {
    * so a fenced write that is refused is refused alone; a statement that fails fails alone.
    */
   run(sql: string, params: unknown[] = []): Promise<number> {
-    if (params.length === 0 && !this.statements.has(sql) && sql.includes(';')) {
+    if (params.length === 0 && sql.includes(';')) {
+      this.commitQueued(); // writes sent before it go first
       this.db.exec(sql); // a script of several statements (app DDL)
       return Promise.resolve(0);
     }
-    let stmt: Database.Statement;
-    try {
-      stmt = this.prepare(sql);
-    } catch (err) {
-      return Promise.reject(err); // a syntax error or a missing table: as a rejection, as from any query
-    }
     return new Promise((resolve, reject) => {
-      if (this.queue.push({ stmt, params, resolve, reject }) === 1) queueMicrotask(() => this.commitQueued());
+      if (this.queue.push({ sql, params, resolve, reject }) === 1) queueMicrotask(() => this.commitQueued());
     });
   }
 
+  /** Commits the queued writes: one alone in autocommit, several in one transaction. */
   private commitQueued(): void {
     const writes = this.queue;
+    if (writes.length === 0) return; // already committed by a write path that had to go after them
     this.queue = [];
     sqliteCommits.writes += writes.length;
     sqliteCommits.commits++;
-    if (writes.length === 1) {
-      const w = writes[0];
-      try {
-        w.resolve(w.stmt.run(...w.params).changes);
-      } catch (err) {
-        w.reject(err);
-      }
-      return;
-    }
-    // A failed statement rolls back only itself in SQLite, so one bad write leaves the others in.
-    const outcomes: ({ changed: number } | { err: unknown })[] = [];
-    try {
-      this.db.transaction(() => {
-        for (const w of writes) {
-          try {
-            outcomes.push({ changed: w.stmt.run(...w.params).changes });
-          } catch (err) {
-            outcomes.push({ err });
-          }
+    const runEach = () =>
+      writes.map((w) => {
+        try {
+          return { changed: this.prepare(w.sql).run(...w.params).changes };
+        } catch (err) {
+          // A failed statement rolls back only itself, so the others stay in; but some errors
+          // (disk full, I/O, ON CONFLICT ROLLBACK) roll back the whole transaction: then all fail.
+          if (writes.length > 1 && !this.db.inTransaction) throw err;
+          return { err };
         }
-      }).immediate();
+      });
+    let outcomes: ({ changed: number } | { err: unknown })[];
+    try {
+      outcomes = writes.length === 1 ? runEach() : this.db.transaction(runEach).immediate();
     } catch (err) {
-      for (const w of writes) w.reject(err); // BEGIN or COMMIT failed (busy, disk): nothing of it is in
+      for (const w of writes) w.reject(err); // BEGIN, COMMIT or the transaction failed: nothing of it is in
       return;
     }
     writes.forEach((w, i) => {
@@ -119,6 +109,7 @@ class SqliteDriver implements Driver {
   async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     const stmt = this.prepare(sql);
     if (!stmt.reader) {
+      this.commitQueued(); // writes sent before it go first
       stmt.run(...params); // an UPDATE or DELETE sent through query(): run it, no rows to return
       return [];
     }
@@ -126,6 +117,7 @@ class SqliteDriver implements Driver {
   }
 
   async transaction(statements: Statement[]): Promise<void> {
+    this.commitQueued(); // writes sent before it go first
     this.db.transaction(() => {
       for (const s of statements) {
         if (!s.params?.length && s.sql.includes(';')) this.db.exec(s.sql);
@@ -141,7 +133,7 @@ class SqliteDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    if (this.queue.length) this.commitQueued();
+    this.commitQueued();
     if (this.db.open) this.db.close();
   }
 }
