@@ -25,6 +25,8 @@ export interface WorkflowContext {
   recorded: Map<number, OperationRow>;
   /** set by cancelWorkflow in this process, checked before each step */
   cancelled: boolean;
+  /** set when a write of this execution was refused: another execution owns the workflow, or it was cancelled */
+  fenced?: boolean;
   /** set while a step's function runs: steps called inside it are plain calls */
   step?: StepStatus;
 }

@@ -45,7 +45,10 @@ async function fenceError(ctx: WorkflowContext): Promise<WorkbookError> {
 
 async function record(ctx: WorkflowContext, op: OperationRow): Promise<void> {
   hooks.beforeRecord?.(ctx.workflowID, op.functionID, op.functionName);
-  if (!(await db().recordOperation(op, fenceOf(ctx)))) throw await fenceError(ctx);
+  if (!(await db().recordOperation(op, fenceOf(ctx)))) {
+    ctx.fenced = true;
+    throw await fenceError(ctx);
+  }
   hooks.afterRecord?.(ctx.workflowID, op.functionID, op.functionName);
 }
 
@@ -103,7 +106,10 @@ async function runExecution(reg: WorkflowRegistration, id: string, args: unknown
     output = serialize(value, `the result of workflow ${reg.name}`);
     outcome = { kind: 'success', value: deserialize(output) };
   } catch (err) {
-    if (err instanceof WorkflowFencedError || err instanceof WorkflowCancelledError) return { kind: 'elsewhere' };
+    // This execution lost the workflow (refused write, or cancelled here): its outcome is not ours to
+    // write. The same errors coming from elsewhere (a cancelled child awaited, a step that threw one)
+    // are the workflow's own error, recorded as any other.
+    if (ctx.fenced || ctx.cancelled) return { kind: 'elsewhere' };
     error = serializeError(err);
     outcome = { kind: 'error', error: err };
   } finally {

@@ -77,6 +77,22 @@ const parent = DBOS.registerWorkflow(async function parent() {
   return [h1.workflowID, h2.workflowID, await h1.getResult(), await h2.getResult()];
 });
 
+// A child that waits in its first step until released, and a parent that awaits it.
+let releaseGate: () => void = () => {};
+const gated = DBOS.registerStep(async function gated() {
+  await new Promise<void>((r) => (releaseGate = r));
+  return 'released';
+});
+const gatedChild = DBOS.registerWorkflow(async function gatedChild() {
+  return gated();
+});
+const awaitsChild = DBOS.registerWorkflow(
+  async function awaitsChild() {
+    return (await DBOS.startWorkflow(gatedChild)()).getResult();
+  },
+  { maxRecoveryAttempts: 2 },
+);
+
 function table(kind: DbKind, name: string) {
   return kind === 'postgres' ? `dbos.${name}` : name;
 }
@@ -193,6 +209,17 @@ for (const kind of DATABASES) {
       expect(runs).toEqual({ 'addOne:10': 1, 'addOne:20': 1 });
       expect((await DBOS.getWorkflowStatus('p-1'))?.parentWorkflowID).toBe('p');
       expect((await DBOS.listWorkflowSteps('p')).map((s) => s.childWorkflowID)).toEqual(['p-0', 'p-1']);
+    });
+
+    it('a parent that awaits a cancelled child ends in ERROR with the cancellation, it is not re-run until parked', async () => {
+      const h = await DBOS.startWorkflow(awaitsChild, { workflowID: 'ac' })();
+      while ((await DBOS.getWorkflowStatus('ac-0'))?.status !== 'PENDING') await new Promise((r) => setTimeout(r, 5));
+      expect(await DBOS.cancelWorkflow('ac-0')).toBe(true);
+      releaseGate();
+      await expect(h.getResult()).rejects.toThrow('Workflow ac-0 has been cancelled');
+      const row = await DBOS.getWorkflowStatus('ac');
+      expect([row?.status, row?.recoveryAttempts]).toEqual(['ERROR', 1]);
+      expect((await DBOS.getWorkflowStatus('ac-0'))?.status).toBe('CANCELLED');
     });
 
     it('concurrent workflows in one process each see their own context', async () => {
