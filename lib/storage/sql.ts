@@ -153,13 +153,19 @@ export class SqlSystemDatabase implements SystemDatabase {
     const S = this.S;
     await this.d.withMigrationLock(async () => {
       await this.d.run(`CREATE TABLE IF NOT EXISTS ${S}workbook_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`);
-      const done = new Set((await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`)).map((r) => num(r.version)));
+      const applied = async () => new Set((await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`)).map((r) => num(r.version)));
+      const done = await applied();
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
-        await this.d.transaction([
-          ...renderStatements(m, S, this.dialect).map((sql) => ({ sql })),
-          { sql: `INSERT INTO ${S}workbook_migrations (version, applied_at) VALUES (?, ?)`, params: [m.version, Date.now()] },
-        ]);
+        try {
+          await this.d.transaction([
+            ...renderStatements(m, S, this.dialect).map((sql) => ({ sql })),
+            { sql: `INSERT INTO ${S}workbook_migrations (version, applied_at) VALUES (?, ?)`, params: [m.version, Date.now()] },
+          ]);
+        } catch (err) {
+          // Another process applied it between our read and our transaction (SQLite has no lock to hold across both).
+          if (!(await applied()).has(m.version)) throw err;
+        }
       }
     });
   }

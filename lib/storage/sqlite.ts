@@ -127,8 +127,8 @@ class SqliteDriver implements Driver {
   }
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
-    // SQLite has one writer: each migration runs in a BEGIN IMMEDIATE transaction, and
-    // CREATE ... IF NOT EXISTS plus the version table make a second process's run a no-op.
+    // SQLite has one writer: each migration runs in a BEGIN IMMEDIATE transaction, and a process
+    // that loses the race to apply one finds it in the version table and goes on (sql.ts migrate).
     await fn();
   }
 
