@@ -6,7 +6,7 @@ import type { DatabaseChoice } from '../lib/config.js';
 import { Faults } from '../lib/faults.js';
 import { openDatabase } from '../lib/storage/open.js';
 import type { SystemDatabase } from '../lib/storage/types.js';
-import { DATABASES, freshDatabase, resultOf, runScript, type RunResult } from './helpers.js';
+import { DATABASES, freshDatabase, marked, resultOf, runScript, type LoopSummary } from './helpers.js';
 
 const SITE = 'crash-after-page-1';
 // Seed 1 (the default) crashes execution attempt 1 and not attempt 2: one crash, then it finishes.
@@ -24,13 +24,6 @@ function predictedEnds(seed: string, p: number): string[] {
     if (!hit) break;
   }
   return ends;
-}
-
-interface LoopSummary { runs: number; crashed: number; failed: number; succeeded: boolean; ends: string[] }
-function loopOf(r: RunResult): LoopSummary {
-  const m = /^LOOP: (.*)$/m.exec(r.stdout);
-  if (!m) throw new Error(`no LOOP line (exit ${r.code})\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(m[1]);
 }
 
 async function inspect<T>(choice: DatabaseChoice, fn: (db: SystemDatabase) => Promise<T>): Promise<T> {
@@ -51,7 +44,7 @@ for (const kind of DATABASES) {
       for (const round of [1, 2]) {
         const { choice, env } = await freshDatabase(kind);
         const r = await runScript('scripts/loop.ts', { ...env, ...FAST, WORKBOOK_SEED: SEED }, { args: ['ex3', '--max-runs', '6'] });
-        const loop = loopOf(r);
+        const loop = marked<LoopSummary>(r, 'LOOP');
         expect(r.code, `round ${round}\n${r.stdout}\n${r.stderr}`).toBe(0);
         expect(loop.ends).toContain('SIGABRT'); // a run really died by process.abort()
         expect(loop.ends.at(-1)).toBe('exit 0');
@@ -78,7 +71,7 @@ for (const kind of DATABASES) {
       const { choice, env } = await freshDatabase(kind);
       const always = { ...env, ...FAST, WORKBOOK_P_CRASH_AFTER_PAGE_1: '1' };
       const r = await runScript('scripts/loop.ts', always, { args: ['ex3', '--max-runs', '5'] });
-      const loop = loopOf(r);
+      const loop = marked<LoopSummary>(r, 'LOOP');
       expect(r.code, r.stdout + r.stderr).toBe(1); // no run finished
       // The first run and 3 recoveries crash; the 5th start parks it (exit 1, the workflow failed).
       expect(loop.ends).toEqual(['SIGABRT', 'SIGABRT', 'SIGABRT', 'SIGABRT', 'exit 1']);

@@ -2,7 +2,7 @@
 // and the execution that finishes writes exactly 20 users.
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../lib/storage/open.js';
-import { DATABASES, freshDatabase, resultOf, runScript } from './helpers.js';
+import { DATABASES, freshDatabase, marked, resultOf, runScript, type LoopSummary } from './helpers.js';
 
 // Seed 14 crashes execution attempts 1 and 2 and not 3 (found by trying seeds 0..30 against
 // lib/faults.ts): two crashes, so two executions' page 1 stay behind.
@@ -16,7 +16,7 @@ for (const kind of DATABASES) {
         args: ['ex4', '--max-runs', '6'],
       });
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      const loop = JSON.parse(/^LOOP: (.*)$/m.exec(r.stdout)![1]) as { crashed: number; ends: string[] };
+      const loop = marked<LoopSummary>(r, 'LOOP');
       expect(loop.ends).toContain('SIGABRT'); // a run really died by process.abort()
       expect(loop.ends.at(-1)).toBe('exit 0');
       expect(r.stdout + r.stderr).not.toMatch(/UNIQUE constraint failed|duplicate key value/);

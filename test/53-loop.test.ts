@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { experimentFile, listExperiments } from '../scripts/lib-experiments.js';
-import { freshDatabase, runScript } from './helpers.js';
+import { freshDatabase, marked, runScript } from './helpers.js';
 
 describe('scripts/lib-experiments', () => {
   it('lists the lessons and resolves a name to its file', () => {
@@ -44,7 +44,7 @@ describe('scripts/loop.ts', () => {
     const r = await runScript('scripts/loop.ts', { ...env, WORKBOOK_SEED: 'x1', WORKBOOK_LOOP_SLEEP_MS: '10' }, { args: ['ex3', '--max-runs', '2'] });
     expect(r.code).toBe(1);
     expect(r.stderr.match(/BAD INPUT: WORKBOOK_SEED=x1 is not a seed/g)).toHaveLength(2);
-    const loop = JSON.parse(/^LOOP: (.*)$/m.exec(r.stdout)![1]);
+    const loop = marked(r, 'LOOP');
     expect(loop).toEqual({ runs: 2, crashed: 0, failed: 2, succeeded: false, ends: ['exit 2', 'exit 2'] });
   });
 });

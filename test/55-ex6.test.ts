@@ -3,10 +3,9 @@
 // the database itself says (COUNT(DISTINCT id), read here, not by the lesson).
 import { describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
-import { DATABASES, freshDatabase, queryDatabase, resultOf, runScript } from './helpers.js';
+import { DATABASES, freshDatabase, queryDatabase, resultOf, runScript, type LoopSummary } from './helpers.js';
 
 interface Ex6Result { workflowID: string; how: string; attempt: number; rows: number; retryDuplicates: number; crashDuplicates: number; unique: number }
-interface LoopSummary { runs: number; crashed: number; failed: number; succeeded: boolean; ends: string[] }
 
 /** Seed 2 crashes three times (and fails inserts), 4 crashes once, 11 never crashes: found by running them. */
 const SEEDS = [

@@ -8,17 +8,13 @@ import { DBOS } from '../lib/index.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { checkRun } from '../lib/torture/invariants.js';
 import { configureWorkload, tortureCounter } from '../lib/torture/workload.js';
-import { DATABASES, freshDatabase, runScript, tempDir, type DbKind } from './helpers.js';
+import { DATABASES, freshDatabase, marked, runScript, tempDir, type DbKind, type RunResult } from './helpers.js';
 
 afterEach(() => DBOS.shutdown());
 
 interface Totals { runs: number; aborts: number; kills: number; recoveries: number; violations: number }
 
-function summaryOf(stdout: string): Record<string, Totals> {
-  const m = /^TORTURE: (.*)$/m.exec(stdout);
-  if (!m) throw new Error(`no TORTURE line:\n${stdout}`);
-  return (JSON.parse(m[1]) as { summary: Record<string, Totals> }).summary;
-}
+const summaryOf = (r: RunResult) => marked<{ summary: Record<string, Totals> }>(r, 'TORTURE').summary;
 
 const dbFlag = (kind: DbKind) => (kind === 'postgres' ? 'pg' : 'sqlite');
 
@@ -33,7 +29,7 @@ for (const kind of DATABASES) {
         timeoutMs: 240_000,
       });
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      const t = summaryOf(r.stdout)[kind];
+      const t = summaryOf(r)[kind];
       expect(t.runs).toBe(3);
       expect(t.violations).toBe(0);
       expect(t.aborts).toBeGreaterThan(0);
@@ -47,7 +43,7 @@ for (const kind of DATABASES) {
         timeoutMs: 240_000,
       });
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      const t = summaryOf(r.stdout)[kind];
+      const t = summaryOf(r)[kind];
       expect(t.violations).toBe(0);
       expect(t.aborts + t.kills).toBeGreaterThan(0);
     });

@@ -18,7 +18,7 @@ import type { DatabaseChoice } from '../lib/config.js';
 import { DBOS } from '../lib/index.js';
 import { state } from '../lib/state.js';
 import { withDatabase } from '../lib/storage/open.js';
-import { DATABASES, freshDatabase, runScript, tempDir, type RunResult } from './helpers.js';
+import { DATABASES, freshDatabase, marked, runScript, tempDir, type RunResult } from './helpers.js';
 
 const WORKER = 'test/fixtures/recovery-worker.ts';
 const K = 12;
@@ -48,11 +48,8 @@ const inProcess = DBOS.registerWorkflow(async function inProcess() {
 });
 void inProcess;
 
-function marker(r: RunResult, name: string): any {
-  const m = new RegExp(`^${name}: (.*)$`, 'm').exec(r.stdout);
-  if (!m) throw new Error(`no ${name} line (exit ${r.code}, signal ${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  return JSON.parse(m[1]);
-}
+/** What the worker prints after "REPORT: " (test/fixtures/recovery-worker.ts). */
+interface Report { recovered: string[]; ownedElsewhere: string[] }
 
 /** Every step body execution, from the effect files: "wf fid" -> pids that ran it. */
 function effects(dir: string): Map<string, number[]> {
@@ -157,9 +154,9 @@ for (const kind of DATABASES) {
       for (const r of done) expect(r.code, r.stderr).toBe(0);
 
       // Each workflow recovered by exactly one process, and every process got the same results.
-      const recovered = done.map((r) => marker(r, 'REPORT').recovered as string[]);
+      const recovered = done.map((r) => marked<Report>(r, 'REPORT').recovered);
       expect(recovered.flat().sort()).toEqual([...ids].sort());
-      for (const r of done) expect(marker(r, 'RESULTS')).toEqual(expected);
+      for (const r of done) expect(marked(r, 'RESULTS')).toEqual(expected);
       const owner = new Map<string, number>();
 
       // The database: claimed once (attempt 2), every function id recorded once.
@@ -204,11 +201,11 @@ for (const kind of DATABASES) {
       });
       const t = await takerDone;
       expect(t.code, t.stderr).toBe(0);
-      const report = marker(t, 'REPORT');
+      const report = marked<Report>(t, 'REPORT');
       expect(report.recovered).toEqual([]);
       expect([...report.ownedElsewhere].sort()).toEqual([...ids].sort());
-      expect([...marker(t, 'TAKEOVER')].sort()).toEqual([...ids].sort());
-      expect(marker(t, 'RESULTS')).toEqual(expected);
+      expect([...marked<string[]>(t, 'TAKEOVER')].sort()).toEqual([...ids].sort());
+      expect(marked(t, 'RESULTS')).toEqual(expected);
 
       // Let the old owner go on: its blocked steps finish, their recording is refused (fenced),
       // and it reports the new owner's results.
@@ -216,7 +213,7 @@ for (const kind of DATABASES) {
       owner.kill('SIGCONT');
       const o = await creator.done;
       expect(o.code, o.stderr).toBe(0);
-      expect(marker(o, 'RESULTS')).toEqual(expected);
+      expect(marked(o, 'RESULTS')).toEqual(expected);
 
       for (const recorders of (await recordersOf(choice)).values()) {
         expect(recorders).toEqual([...Array(BLOCK_AT).fill(owner.pid), ...Array(STEPS - BLOCK_AT).fill(taker.pid)]);

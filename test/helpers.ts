@@ -67,12 +67,21 @@ export function runScript(
   });
 }
 
-/** The value printed after "RESULT: " (the lessons' marker), parsed as JSON. */
-export function resultOf(r: RunResult): unknown {
-  const m = /^RESULT: (.*)$/m.exec(r.stdout);
-  if (!m) throw new Error(`no RESULT line (exit ${r.code}, signal ${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  return JSON.parse(m[1]);
+/**
+ * The JSON after "NAME: " on the first stdout line that starts with it (RESULT, LOOP, TORTURE ...),
+ * parsed; an error that shows what the child said when there is no such line.
+ */
+export function marked<T = unknown>(r: RunResult, name: string): T {
+  const m = new RegExp(`^${name}: (.*)$`, 'm').exec(r.stdout);
+  if (!m) throw new Error(`no ${name} line (exit ${r.code}, signal ${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return JSON.parse(m[1]) as T;
 }
+
+/** The value printed after "RESULT: " (the lessons' marker), parsed as JSON. */
+export const resultOf = (r: RunResult): unknown => marked(r, 'RESULT');
+
+/** What scripts/loop.ts prints after "LOOP: ". */
+export interface LoopSummary { runs: number; crashed: number; failed: number; succeeded: boolean; ends: string[] }
 
 /**
  * One query straight on a child's database, not through the engine: `{app}.` in the SQL is the
