@@ -7,6 +7,7 @@ import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { DBOS } from '../dbos.js';
 import { siteEnvName } from '../faults.js';
 import { withDatabase } from '../storage/open.js';
+import { markedJson } from '../child-run.js';
 import { runChild } from './child.js';
 import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import { checkRun } from './invariants.js';
@@ -94,9 +95,8 @@ export async function runCounterSeed(db: TortureDb, seed: number, reference: unk
         stats.kills++;
         deadPids.add(child.pid);
       } else if (child.code === 0) {
-        const m = /^RESULT: (.*)$/m.exec(child.stdout);
-        if (!m) stats.violations.push(`process ${stats.processes} exited 0 without a RESULT line`);
-        else result = JSON.parse(m[1]);
+        result = markedJson(child.stdout, 'RESULT: ');
+        if (result === undefined) stats.violations.push(`process ${stats.processes} exited 0 without a RESULT line`);
         finished = true;
       } else {
         const tail = child.stderr.trim().split('\n').slice(-6).join('\n   ');

@@ -3,6 +3,7 @@
 // it exits 0, then check that its dedup count is exactly 1,000 and the generic invariants hold.
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { withDatabase } from '../storage/open.js';
+import { markedJson } from '../child-run.js';
 import { runChild } from './child.js';
 import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
@@ -14,13 +15,6 @@ const EX6_UNIQUE = 1000;
 const EX6_START_MS = 200;
 /** a process of ex6 lives ~0.4-0.9 s: the SIGKILL comes within this much after the start-up */
 const EX6_WINDOW_MS = 500;
-
-function resultOf(stdout: string): Record<string, unknown> | undefined {
-  const m = /^RESULT: (.*)$/m.exec(stdout);
-  const v = m ? (JSON.parse(m[1]) as unknown) : undefined;
-  return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
-}
-
 
 export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptions): Promise<RunStats> {
   const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [], notes: [] };
@@ -47,11 +41,11 @@ export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptio
       else if (child.code === 0) {
         // ex6 counts its own duplicates: a batch written again after a death (another analyzed_at)
         // and a batch written again by a step retry; in batches of 100 users.
-        const r = resultOf(child.stdout);
+        const r = markedJson<Record<string, unknown> | null>(child.stdout, 'RESULT: ');
         const n = r?.unique;
         stats.reRuns = Math.round(Number(r?.crashDuplicates ?? 0) / 100);
         stats.retries = Math.round(Number(r?.retryDuplicates ?? 0) / 100);
-        if (n !== EX6_UNIQUE) stats.violations.push(`ex6's dedup count is ${n}, not ${EX6_UNIQUE} (RESULT line: ${/^RESULT: .*$/m.exec(child.stdout)?.[0] ?? 'none'})`);
+        if (n !== EX6_UNIQUE) stats.violations.push(`ex6's dedup count is ${n}, not ${EX6_UNIQUE} (RESULT line: ${r === undefined ? 'none' : `RESULT: ${JSON.stringify(r)}`})`);
         break;
       } else if (child.code === 1 && /exceeded its maximum of \d+ retries/.test(child.stdout + child.stderr)) {
         // ex6's insert step out of retries (0.4^10 per batch): the lesson's own outcome, not a
