@@ -225,9 +225,14 @@ export class DBOS {
     const reg = state.workflows.get(row.name);
     if (!reg) throw new WorkflowNotRegisteredError(workflowID, row.name, [...state.workflows.keys()]);
     if (row.status === 'CANCELLED' || row.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
-      await db().setStatus(workflowID, 'PENDING', [row.status], { now: Date.now(), resetAttempts: true });
-      const fresh = await db().getWorkflow(workflowID);
-      if (fresh?.status === 'PENDING') await claim(reg, fresh);
+      const reset = await db().setStatus(workflowID, 'PENDING', [row.status], { now: Date.now(), resetAttempts: true });
+      if (reset) {
+        await claim(reg, { ...row, status: 'PENDING', recoveryAttempts: 0, executorID: null });
+      } else {
+        // Someone else changed it first (resumed it, maybe already runs it): take it only if its owner is gone.
+        const now = await db().getWorkflow(workflowID);
+        if (now) await takeOverIfOrphaned(reg, now);
+      }
     } else {
       await takeOverIfOrphaned(reg, row);
     }
