@@ -61,38 +61,55 @@ const floorStep = (workflowID: string, functionID: number, value: number): Opera
   return { workflowID, functionID, functionName: 'benchStep', output: JSON.stringify(smallValue(value)), error: null, childWorkflowID: null, attempts: 1, startedAtEpochMs: now, completedAtEpochMs: now };
 };
 const floorEnd = (workflowID: string, output: string | null) => hotParams.finishWorkflow(workflowID, 'SUCCESS', output, null, FLOOR_FENCE, Date.now());
-const perSecond = (n: number, t0: number) => n / ((performance.now() - t0) / 1000);
 const mustChange = (changed: number, what: string) => {
   if (changed !== 1) throw new Error(`the SQL floor's ${what} changed ${changed} rows, not 1`);
 };
 
-function rawSqlite(file: string): DirectConnection {
-  const db = new Database(file);
-  configureSqlite(db);
-  const q = hotStatements('');
-  const [start, step, end] = [q.insertWorkflow, q.recordOperation, q.finishWorkflow].map((sql) => db.prepare(sql));
-  const run = (s: Database.Statement, params: unknown[], what: string) => mustChange(s.run(...params).changes, what);
-  const sqlFloor: SqlFloor = {
+/** Rate of `n` things done since `t0` (performance.now()), per second. */
+export const perSecond = (n: number, t0: number) => n / ((performance.now() - t0) / 1000);
+
+type FloorWrite = 'start' | 'step' | 'end';
+/** Something for each of the floor's three writes, made from the hot statement it runs. */
+const floorStatements = <T>(make: (hot: 'insertWorkflow' | 'recordOperation' | 'finishWorkflow') => T): Record<FloorWrite, T> =>
+  ({ start: make('insertWorkflow'), step: make('recordOperation'), end: make('finishWorkflow') });
+
+/**
+ * The floor's loops, once for both databases: `run` runs one of the three statements with its
+ * parameters and returns the rows it changed (synchronously on SQLite: awaiting that costs nothing
+ * measurable next to a commit). The rows' values are made inside the timed loop: an engine has to
+ * make them too.
+ */
+function sqlFloorOf(run: (which: FloorWrite, params: unknown[]) => number | Promise<number>): SqlFloor {
+  const write = async (which: FloorWrite, params: unknown[]) => mustChange(await run(which, params), which);
+  return {
     async steps(n) {
       const w = floorStart('benchSteps', n);
       const t0 = performance.now();
-      run(start, hotParams.insertWorkflow(w), 'start');
-      for (let i = 0; i < n; i++) run(step, hotParams.recordOperation(floorStep(w.workflowID, i, i), FLOOR_FENCE), 'step');
-      run(end, floorEnd(w.workflowID, String(n)), 'end');
+      await write('start', hotParams.insertWorkflow(w));
+      for (let i = 0; i < n; i++) await write('step', hotParams.recordOperation(floorStep(w.workflowID, i, i), FLOOR_FENCE));
+      await write('end', floorEnd(w.workflowID, String(n)));
       return perSecond(n, t0);
     },
     async oneStepWorkflows(n) {
       const t0 = performance.now();
       for (let i = 0; i < n; i++) {
         const w = floorStart('benchOneStep', i);
-        run(start, hotParams.insertWorkflow(w), 'start');
+        await write('start', hotParams.insertWorkflow(w));
         const op = floorStep(w.workflowID, 0, i);
-        run(step, hotParams.recordOperation(op, FLOOR_FENCE), 'step');
-        run(end, floorEnd(w.workflowID, op.output), 'end');
+        await write('step', hotParams.recordOperation(op, FLOOR_FENCE));
+        await write('end', floorEnd(w.workflowID, op.output));
       }
       return perSecond(n, t0);
     },
   };
+}
+
+function rawSqlite(file: string): DirectConnection {
+  const db = new Database(file);
+  configureSqlite(db);
+  const q = hotStatements('');
+  const prepared = floorStatements((hot) => db.prepare(q[hot]));
+  const sqlFloor = sqlFloorOf((which, params) => prepared[which].run(...params).changes);
   db.exec('CREATE TABLE IF NOT EXISTS bench_raw_commits (id INTEGER PRIMARY KEY, value TEXT NOT NULL)');
   const insert = db.prepare('INSERT INTO bench_raw_commits (value) VALUES (?)');
   let i = 0;
@@ -101,7 +118,7 @@ function rawSqlite(file: string): DirectConnection {
       const t0 = performance.now();
       // Autocommit: each run() is its own transaction, committed before it returns.
       for (let k = 0; k < n; k++) insert.run(JSON.stringify(smallValue(i++)));
-      return n / ((performance.now() - t0) / 1000);
+      return perSecond(n, t0);
     },
     sqlFloor,
     async close() {
@@ -117,29 +134,8 @@ async function rawPostgres(url: string, schema: string): Promise<DirectConnectio
   await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.bench_raw_commits (id BIGSERIAL PRIMARY KEY, value TEXT NOT NULL)`);
   const insert = { name: 'bench_raw_insert', text: `INSERT INTO ${schema}.bench_raw_commits (value) VALUES ($1)` };
   const q = hotStatements('dbos.');
-  const [start, step, end] = (['insertWorkflow', 'recordOperation', 'finishWorkflow'] as const).map((k) => ({ name: `bench_floor_${k}`, text: numberedPlaceholders(q[k]) }));
-  const run = async (s: { name: string; text: string }, values: unknown[], what: string) => mustChange((await client.query({ ...s, values })).rowCount ?? 0, what);
-  const sqlFloor: SqlFloor = {
-    async steps(n) {
-      const w = floorStart('benchSteps', n);
-      const t0 = performance.now();
-      await run(start, hotParams.insertWorkflow(w), 'start');
-      for (let i = 0; i < n; i++) await run(step, hotParams.recordOperation(floorStep(w.workflowID, i, i), FLOOR_FENCE), 'step');
-      await run(end, floorEnd(w.workflowID, String(n)), 'end');
-      return perSecond(n, t0);
-    },
-    async oneStepWorkflows(n) {
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        const w = floorStart('benchOneStep', i);
-        await run(start, hotParams.insertWorkflow(w), 'start');
-        const op = floorStep(w.workflowID, 0, i);
-        await run(step, hotParams.recordOperation(op, FLOOR_FENCE), 'step');
-        await run(end, floorEnd(w.workflowID, op.output), 'end');
-      }
-      return perSecond(n, t0);
-    },
-  };
+  const prepared = floorStatements((hot) => ({ name: `bench_floor_${hot}`, text: numberedPlaceholders(q[hot]) }));
+  const sqlFloor = sqlFloorOf(async (which, values) => (await client.query({ ...prepared[which], values })).rowCount ?? 0);
   let i = 0;
   return {
     sqlFloor,
@@ -147,7 +143,7 @@ async function rawPostgres(url: string, schema: string): Promise<DirectConnectio
       const t0 = performance.now();
       // Autocommit: each statement is its own transaction; the server answers after its WAL flush.
       for (let k = 0; k < n; k++) await client.query({ ...insert, values: [JSON.stringify(smallValue(i++))] });
-      return n / ((performance.now() - t0) / 1000);
+      return perSecond(n, t0);
     },
     async close() {
       await client.end();
