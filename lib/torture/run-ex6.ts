@@ -4,6 +4,7 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { withDatabase } from '../storage/open.js';
 import { markedJson } from '../child-run.js';
+import { deserializeError } from '../serialize.js';
 import { runChild } from './child.js';
 import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
@@ -61,7 +62,7 @@ export async function runEx6Seed(db: TortureDb, seed: number, opts: TortureOptio
       const bad = (m: string) => stats.violations.push(m);
       await checkStorage(db, bad);
       // A workflow that ran out of step retries is allowed to have ended ERROR (see above).
-      stats.recoveries = await checkWorkflows(db, (m) => (/MAX_STEP_RETRIES|exceeded its maximum of \d+ retries/.test(m) ? undefined : bad(m)));
+      stats.recoveries = await checkWorkflows(db, bad, (r) => r.error !== null && (deserializeError(r.error) as { code?: string }).code === 'MAX_STEP_RETRIES');
     });
   } catch (err) {
     stats.violations.push(`torture harness error: ${(err as Error).stack ?? err}`);
