@@ -3,8 +3,9 @@
 // raw commits (bench/raw.ts) so that both see the same machine load.
 import { performance } from 'node:perf_hooks';
 import { DBOS } from '../lib/index.js';
-import { queryStats } from '../lib/storage/sql.js';
-import { smallValue } from './raw.js';
+import { hotParams, hotStatements, queryStats } from '../lib/storage/sql.js';
+import { BENCH_APP } from './databases.js';
+import { perSecond, smallValue } from './raw.js';
 
 // Step 1: a step that returns a small JSON value, the unit of every figure.
 const benchStep = DBOS.registerStep(async function benchStep(i: number) {
@@ -20,8 +21,6 @@ const benchSteps = DBOS.registerWorkflow(async function benchSteps(n: number) {
 const benchOneStep = DBOS.registerWorkflow(async function benchOneStep(i: number) {
   return benchStep(i);
 });
-
-const perSecond = (n: number, t0: number) => n / ((performance.now() - t0) / 1000);
 
 /** Steps per second in one workflow of `n` steps (its start and end rows included). */
 export async function stepsPerSecond(n: number): Promise<number> {
@@ -57,7 +56,8 @@ const replayStep = DBOS.registerStep(async function replayStep(i: number) {
   return smallValue(i);
 });
 
-const benchReplay = DBOS.registerWorkflow(async function benchReplay(n: number) {
+// Registered at load; recovery finds it by its name, from the seeded row.
+DBOS.registerWorkflow(async function benchReplay(n: number) {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += (await replayStep(i)).i;
   return sum;
@@ -68,10 +68,13 @@ async function seedCrashedWorkflow(n: number): Promise<string> {
   const S = app.schemaPrefix;
   const id = `bench-replay-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
   const now = Date.now();
+  // The engine's own start row: PENDING, at recovery attempt 1, owned by an executor that is gone.
   const statements = [{
-    sql: `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, inputs, executor_id, application_id, application_version,
-            recovery_attempts, created_at, updated_at) VALUES (?, 'PENDING', 'benchReplay', ?, 'bench-crashed-executor', 'bench', '1', 1, ?, ?)`,
-    params: [id, JSON.stringify([n]), now, now],
+    sql: hotStatements(S).insertWorkflow,
+    params: hotParams.insertWorkflow({
+      workflowID: id, name: 'benchReplay', inputs: JSON.stringify([n]), executorID: 'bench-crashed-executor',
+      applicationID: BENCH_APP, applicationVersion: '1', parentWorkflowID: null, now,
+    }),
   }];
   for (let from = 0; from < n; from += 500) {
     const rows = Array.from({ length: Math.min(500, n - from) }, (_, k) => from + k);
@@ -108,6 +111,3 @@ export async function recoveryOf(n: number): Promise<RecoveryFigure> {
   if (sum !== (n * (n - 1)) / 2) throw new Error(`the replayed workflow returned ${sum}, not ${(n * (n - 1)) / 2}`);
   return { steps: n, ms, queries };
 }
-
-/** Keeps the registrations referenced (the RSS child registers its own). */
-export const registered = [benchSteps, benchOneStep, benchReplay];
