@@ -1,6 +1,5 @@
 // Errors that help (issue 3, point 7) and promise 9: each names the problem and the fix, none
 // prints a password, and nothing already committed is lost.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   DatabaseConnectionError,
@@ -10,18 +9,9 @@ import {
   redactUrl,
   WorkflowNotRegisteredError,
 } from '../lib/index.js';
-import { DATABASES, freshDatabase, runScript } from './helpers.js';
+import { closedPort, DATABASES, freshDatabase, runScript } from './helpers.js';
 
 afterEach(() => DBOS.shutdown());
-
-async function closedPort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 async function launchWith(url: string): Promise<Error> {
   DBOS.setConfig({ name: 'errors', database: { kind: 'postgres', url } });

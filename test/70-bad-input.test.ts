@@ -3,12 +3,11 @@
 // never a password), and that nothing committed before is lost: each database first gets a real
 // ex1 run whose rows must all still be there, unchanged, after every case; some cases check more.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
 import { withDatabase } from '../lib/storage/open.js';
-import { DATABASES, freshDatabase, runScript, tempDir, type DbKind, type RunResult } from './helpers.js';
+import { closedPort, DATABASES, freshDatabase, runScript, tempDir, type DbKind, type RunResult } from './helpers.js';
 
 interface Ctx {
   kind: DbKind;
@@ -40,14 +39,6 @@ const onPg = (c: Ctx, url: string) => ({ ...c.env, WORKBOOK_DB: 'pg', DATABASE_U
 const onSqlite = (c: Ctx, file: string) => ({ ...c.env, WORKBOOK_DB: 'sqlite', WORKBOOK_SQLITE_FILE: file, WORKBOOK_DATA_DIR: c.dir });
 const withPassword = (url: string, pw: string) => Object.assign(new URL(url), { password: pw }).toString();
 const nothingCreated = async (c: Ctx) => expect(readdirSync(c.dir)).toEqual([]); // no silent fallback to a SQLite file
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function query(c: Ctx, sql: (S: string) => string): Promise<Record<string, unknown>[]> {
   return withDatabase(c.choice, 'badinput', 'bad-input-check', (db) => db.app.query(sql(c.kind === 'sqlite' ? '' : 'dbos.')));

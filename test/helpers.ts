@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -19,6 +20,15 @@ export const DATABASES: DbKind[] = (['sqlite', 'postgres'] as const).filter(
 
 /** A new temporary directory that other users may enter (as root, PostgreSQL runs as "postgres"). */
 export const tempDir = (prefix = 'workbook-'): string => makeTempDir(prefix);
+
+/** A local port nobody listens on (it was free a moment ago): a database server that is down. */
+export async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
 
 /** A database nobody else uses: a new SQLite file, or a new database on the test server (lib/storage/fresh.ts). */
 export async function freshDatabase(kind: DbKind): Promise<{ choice: DatabaseChoice; env: Record<string, string> }> {
