@@ -43,11 +43,9 @@ async function importModule(path: string): Promise<Module> {
   }
 }
 
-/** The function registerWorkflow returned, not the plain function it wraps (which has the same name). */
-const isWorkflow = isRegisteredWorkflow;
-
 function findWorkflow(mod: Module, path: string, exportName: string) {
-  const workflows = Object.entries(mod).filter(([, v]) => isWorkflow(v)).map(([k]) => k);
+  // The function registerWorkflow returned, not the plain function it wraps (which has the same name).
+  const workflows = Object.entries(mod).filter(([, v]) => isRegisteredWorkflow(v)).map(([k]) => k);
   const registered = [...state.workflows.keys()];
   const hint = registered.length
     ? `Workflow exports of ${path}: ${workflows.join(', ') || 'none'}.`
@@ -55,7 +53,7 @@ function findWorkflow(mod: Module, path: string, exportName: string) {
   if (exportName) {
     const v = mod[exportName];
     if (v === undefined) throw new BadInput(`${path} has no export named "${exportName}". ${hint}`);
-    if (!isWorkflow(v)) throw new BadInput(`the export "${exportName}" of ${path} is not a registered workflow: export the function DBOS.registerWorkflow returned. ${hint}`);
+    if (!isRegisteredWorkflow(v)) throw new BadInput(`the export "${exportName}" of ${path} is not a registered workflow: export the function DBOS.registerWorkflow returned. ${hint}`);
     return v;
   }
   if (workflows.length !== 1) {
@@ -114,7 +112,7 @@ async function runCheck(mod: Module, ctx: CheckContext): Promise<ChildEvent> {
     } catch (err) {
       problems.push((err as Error).message ?? String(err));
     }
-  } else if (env(ENV.check)) {
+  } else if (check === undefined && env(ENV.check)) {
     problems.push(`the module has no export named "${name}" to use as the check`);
   }
   const tableCounts: Record<string, number> = {};

@@ -46,7 +46,7 @@ function zero(sites: Record<string, number>): Record<string, number> {
  * reference run of invariant 4 (no failure either: by design they do not change the result).
  * Call before the workflows run.
  */
-export function configureWorkload(opts: { counterFile: string; faults: boolean; env?: NodeJS.ProcessEnv }): Faults {
+export function configureWorkload(opts: { counterFile: string; faults: boolean; env?: NodeJS.ProcessEnv }): void {
   counterFile = opts.counterFile;
   const env = opts.env ?? process.env;
   faults = opts.faults
@@ -54,7 +54,6 @@ export function configureWorkload(opts: { counterFile: string; faults: boolean; 
     : new Faults({ ...zero(CRASH_SITES), [FAIL_SITE]: 0 }, { WORKBOOK_SEED: env.WORKBOOK_SEED });
   hooks.beforeRecord = () => faults.crashHere('torture-before-record');
   hooks.afterRecord = () => faults.crashHere('torture-after-record');
-  return faults;
 }
 
 /** A step's value: a pure function of (seed, where), so the crash-free result is knowable. */
