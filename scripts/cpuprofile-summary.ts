@@ -142,16 +142,19 @@ export function formatSummary(s: Summary, top = 15, full = true): string {
   return out.join('\n');
 }
 
+/** Every file under `dir` (at any depth) whose name ends with `ext`, sorted. */
+export function filesUnder(dir: string, ext: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(ext)).map((f) => join(dir, f)).sort();
+}
+
 /** The .cpuprofile files a path names: the file itself, or every one under a folder, sorted. */
 export function profileFiles(path: string): string[] {
-  if (!statSync(path, { throwIfNoEntry: false })) {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) {
     throw new Error(`${path} does not exist. Give a .cpuprofile file or a folder holding some, e.g. one that "npm run profile:cpu -- ex5" printed.`);
   }
-  if (statSync(path).isFile()) return [path];
-  const found = readdirSync(path, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => join(path, f))
-    .sort();
+  if (stat.isFile()) return [path];
+  const found = filesUnder(path, '.cpuprofile');
   if (found.length === 0) throw new Error(`No .cpuprofile file in ${path}. Make one with: npm run profile:cpu -- ex5`);
   return found;
 }

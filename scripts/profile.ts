@@ -9,12 +9,12 @@
 // never reused: a second run in the same second gets "-2". Arguments after the experiment's name
 // go to the experiment (--pg runs it on PostgreSQL). The last line is `PROFILE: <path>`.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
-import { formatSummary, profileFiles, summarise, threadOf, type CpuProfile } from './cpuprofile-summary.js';
+import { filesUnder, formatSummary, summarise, threadOf, type CpuProfile } from './cpuprofile-summary.js';
 import { experimentFile } from './lib-experiments.js';
 
 const TOOLS = ['cpu', 'flame', '0x'] as const;
@@ -46,23 +46,25 @@ function bin(name: string): string {
   return path;
 }
 
-/** The command that runs `file` under `tool`, writing into `dir`. */
-function command(tool: Tool, dir: string, file: string, args: string[]): { cmd: string; argv: string[]; env: NodeJS.ProcessEnv } {
+type Command = { cmd: string; argv: string[]; env: NodeJS.ProcessEnv };
+
+/** The command that runs `file` under `tool`, given the folder to write into; throws at once when the tool is not installed. */
+function command(tool: Tool, file: string, args: string[]): (dir: string) => Command {
   const node = [process.execPath, '--import', 'tsx', file, ...args];
   switch (tool) {
     case 'cpu':
       // A sample every 100 µs (default 1 ms): a lesson that runs a few hundred ms gets enough samples.
-      return { cmd: process.execPath, argv: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', ...node.slice(1)], env: {} };
-    case 'flame':
+      return (dir) => ({ cmd: process.execPath, argv: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', ...node.slice(1)], env: {} });
+    case 'flame': {
+      const clinic = bin('clinic');
       // NO_INSIGHT=1: clinic would otherwise ask about usage statistics and wait for an answer.
-      return { cmd: bin('clinic'), argv: ['flame', '--open=false', '--dest', dir, '--', ...node], env: { NO_INSIGHT: '1' } };
-    case '0x':
-      return { cmd: bin('0x'), argv: ['--output-dir', dir, '--', ...node], env: {} };
+      return (dir) => ({ cmd: clinic, argv: ['flame', '--open=false', '--dest', dir, '--', ...node], env: { NO_INSIGHT: '1' } });
+    }
+    case '0x': {
+      const ox = bin('0x');
+      return (dir) => ({ cmd: ox, argv: ['--output-dir', dir, '--', ...node], env: {} });
+    }
   }
-}
-
-function filesUnder(dir: string, ext: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(ext)).map((f) => join(dir, f)).sort();
 }
 
 function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -83,17 +85,17 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let file: string;
-  let cmd: ReturnType<typeof command>;
+  let commandInto: (dir: string) => Command;
   try {
     file = experimentFile(name);
-    cmd = command(tool as Tool, '', file, args); // checks the tool is installed before a folder is made
+    commandInto = command(tool as Tool, file, args); // checks the tool is installed before a folder is made
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
   const bare = file.replace(/^.*\//, '').replace(/\.ts$/, '');
   const dir = newProfileDir(tool as Tool, bare);
-  cmd = command(tool as Tool, dir, file, args);
+  const cmd = commandInto(dir);
   console.log(`profiling ${show(file)} with ${tool === 'cpu' ? 'node --cpu-prof' : tool === 'flame' ? 'clinic flame' : '0x'} into ${show(dir)}/`);
   if (tool === 'flame') console.log('(clinic says "press Ctrl + C": no need, the lesson ends by itself and the report follows)');
   const exit = await run(cmd.cmd, cmd.argv, cmd.env);
@@ -107,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`\nthe run ${how}; the profile is in ${show(dir)}/`);
   if (tool === 'cpu') {
-    const mainThread = profileFiles(dir).find((f) => (threadOf(f) ?? 0) === 0) ?? made[0];
+    const mainThread = made.find((f) => (threadOf(f) ?? 0) === 0) ?? made[0];
     console.log(formatSummary(summarise(JSON.parse(readFileSync(mainThread, 'utf8')) as CpuProfile), 12));
     console.log(`\n  ${made.map(show).join('\n  ')}`);
     console.log('Open a .cpuprofile in Chrome DevTools (Performance, "Load profile") or at https://www.speedscope.app,');
