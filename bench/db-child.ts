@@ -20,7 +20,7 @@ const say = (progress: string) => console.log(JSON.stringify({ progress }));
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 // Step 1: the engine and the raw commits on the same database, warmed up (JIT, prepared statements).
-DBOS.setConfig({ name: 'bench', database: target.choice, executorLeaseMs: 60_000 });
+DBOS.setConfig({ name: target.appSchema, database: target.choice, executorLeaseMs: 60_000 });
 await DBOS.launch();
 const raw = await openRawCommits(target);
 say(`${target.description}: warming up`);

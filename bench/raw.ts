@@ -13,7 +13,7 @@ import { numberedPlaceholders } from '../lib/storage/postgres.js';
 import { hotParams, hotStatements } from '../lib/storage/sql.js';
 import { configureSqlite } from '../lib/storage/sqlite.js';
 import type { NewWorkflow, OperationRow } from '../lib/storage/types.js';
-import type { BenchDatabase } from './databases.js';
+import { BENCH_APP, type BenchDatabase } from './databases.js';
 
 export interface RawCommits {
   /** commits `n` rows, one transaction each; returns commits per second */
@@ -54,7 +54,7 @@ export async function openRawCommits(target: BenchDatabase): Promise<DirectConne
 const FLOOR_FENCE = { executorID: 'bench-sql-floor', attempt: 1 };
 const floorStart = (name: string, input: number): NewWorkflow => ({
   workflowID: randomUUID(), name, inputs: JSON.stringify([input]), executorID: FLOOR_FENCE.executorID,
-  applicationID: 'bench', applicationVersion: '1', parentWorkflowID: null, now: Date.now(),
+  applicationID: BENCH_APP, applicationVersion: '1', parentWorkflowID: null, now: Date.now(),
 });
 const floorStep = (workflowID: string, functionID: number, value: number): OperationRow => {
   const now = Date.now();

@@ -4,6 +4,7 @@
 //   node --import tsx bench/rss-child.ts <first> <last>     (BENCH_CHOICE: the DatabaseChoice as JSON)
 // Prints `RSS: <json>` on stdout.
 import { DBOS } from '../lib/index.js';
+import { BENCH_APP } from './databases.js';
 import { smallValue } from './raw.js';
 
 const [first, last] = process.argv.slice(2, 4).map(Number);
@@ -29,7 +30,7 @@ const rssWorkflow = DBOS.registerWorkflow(async function rssWorkflow(n: number, 
   return n;
 });
 
-DBOS.setConfig({ name: 'bench', database: JSON.parse(process.env.BENCH_CHOICE ?? '') });
+DBOS.setConfig({ name: BENCH_APP, database: JSON.parse(process.env.BENCH_CHOICE ?? '') });
 await DBOS.launch();
 try {
   await rssWorkflow(last, first);
