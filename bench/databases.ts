@@ -3,12 +3,10 @@
 // end, unless DATABASE_URL names a server of your own (then a new database is created on it when
 // the URL's user may, else its own database is used).
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseChoice } from '../lib/config.js';
 import { redactUrl } from '../lib/redact.js';
 import { dropDatabases, ensureDatabase, ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
-import { tempDir } from '../lib/storage/fresh.js';
 
 export type BenchKind = 'sqlite' | 'postgres';
 export const BENCH_KINDS: BenchKind[] = ['sqlite', 'postgres'];
@@ -25,9 +23,6 @@ export interface BenchDatabase {
   /** the environment that points an experiment (ex5) at a database of its own on the same server or directory */
   experimentEnv(name: string): Record<string, string>;
 }
-
-/** A temporary directory that the postgres user can enter too (as root, PostgreSQL runs as "postgres"). */
-export const benchTempDir = (): string => tempDir('workbook-bench-');
 
 export function sqliteTarget(dir: string): BenchDatabase {
   const file = join(dir, 'bench.db');
@@ -64,9 +59,4 @@ export async function postgresServer(dir: string, env = process.env): Promise<{ 
   const server = await ensureEmbeddedPostgres(join(dir, 'pg'));
   const url = await ensureDatabase(server.adminUrl, name);
   return { url, stop: () => stopEmbeddedPostgres(server.dir) };
-}
-
-
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }

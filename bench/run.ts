@@ -27,11 +27,12 @@
  * SQLite runs in a temporary file; PostgreSQL on an embedded server in a temporary directory,
  * stopped at the end. Exit 0 when every figure was measured (a missed target is reported, not an error).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../lib/config.js';
-import { benchTempDir, BENCH_KINDS, postgresServer, removeDir, type BenchKind } from './databases.js';
+import { tempDir } from '../lib/storage/fresh.js';
+import { BENCH_KINDS, postgresServer, type BenchKind } from './databases.js';
 import type { BenchReport, DatabaseResult } from './figures.js';
 import { modeFromArgs } from './modes.js';
 import { runTs } from './spawn.js';
@@ -72,7 +73,8 @@ async function benchOne(kind: BenchKind, dir: string, pgUrl?: string): Promise<D
   return result;
 }
 
-const dir = benchTempDir();
+// A directory the postgres user can enter too (as root, PostgreSQL runs as "postgres").
+const dir = tempDir('workbook-bench-');
 const results: DatabaseResult[] = [];
 let failed = false;
 try {
@@ -93,7 +95,7 @@ try {
   failed = true;
   process.stderr.write(`\nFAILED: ${(err as Error).message}\n`);
 } finally {
-  removeDir(dir);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 for (const r of results) console.log(`\n${renderTable(r, process.stdout.isTTY)}`);
