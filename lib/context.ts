@@ -14,7 +14,6 @@ export interface StepStatus {
 
 export interface WorkflowContext {
   workflowID: string;
-  workflowName: string;
   /** the workflow's recovery_attempts for this execution: 1 on the first run, +1 per recovery */
   attempt: number;
   /** the executor that owns this execution; with `attempt`, the fence for every write */

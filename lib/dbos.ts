@@ -1,7 +1,6 @@
 // The public API, shaped and named as DBOS Transact's `DBOS` class so that each lesson carries over:
 // setConfig, launch, registerWorkflow, registerStep, runStep, startWorkflow, workflowID, stepStatus,
 // listWorkflows, listWorkflowSteps, getWorkflowStatus, cancelWorkflow, resumeWorkflow, shutdown.
-import { hostname } from 'node:os';
 import { checkAppName, databaseFromEnv, type DatabaseChoice } from './config.js';
 import { currentContext, type StepStatus } from './context.js';
 import { claim, runStep, startWorkflow, takeOverIfOrphaned, WorkflowHandle } from './engine.js';
@@ -9,7 +8,7 @@ import { ConfigError, WorkflowNotFoundError, WorkflowNotRegisteredError } from '
 import { log } from './log.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
-import { db, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
+import { db, HOST, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
 import { openDatabase } from './storage/open.js';
 import type { AppDatabase, ListFilter, WorkflowRow } from './storage/types.js';
 
@@ -66,8 +65,9 @@ function registrationOf(fn: AnyFn): WorkflowRegistration {
   return reg;
 }
 
-async function beat(): Promise<void> {
-  await db().upsertExecutor({ executorID: state.executorID, hostname: hostname(), pid: process.pid, heartbeatAt: Date.now() });
+/** This executor's heartbeat; 0 marks it dead at once (a clean exit). */
+async function beat(at = Date.now()): Promise<void> {
+  await db().upsertExecutor({ executorID: state.executorID, hostname: HOST, pid: process.pid, heartbeatAt: at });
 }
 
 export class DBOS {
@@ -89,10 +89,9 @@ export class DBOS {
     state.appName = config.name;
     state.applicationVersion = config.applicationVersion ?? '1';
     state.leaseMs = config.executorLeaseMs ?? 10_000;
-    state.heartbeatMs = Math.max(50, Math.floor(state.leaseMs / 5));
     log.debug(`engine: ${opened.db.description}, executor ${state.executorID}`);
     await beat();
-    heartbeat = setInterval(() => beat().catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`)), state.heartbeatMs);
+    heartbeat = setInterval(() => beat().catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`)), Math.max(50, Math.floor(state.leaseMs / 5)));
     heartbeat.unref();
     return DBOS.recoverPendingWorkflows();
   }
@@ -127,7 +126,7 @@ export class DBOS {
     await Promise.allSettled([...state.running.values()]);
     clearInterval(heartbeat);
     // A clean exit: mark this executor dead at once, so nobody waits for its lease.
-    await state.db.upsertExecutor({ executorID: state.executorID, hostname: hostname(), pid: process.pid, heartbeatAt: 0 }).catch(() => undefined);
+    await beat(0).catch(() => undefined);
     await state.db.close();
     state.db = undefined;
     await releaseDatabase();

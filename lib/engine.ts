@@ -2,6 +2,7 @@
 // function id, record outcomes, and take over a workflow whose owner died. Promises 1 to 6 of
 // DESIGN.md live here; each is named where it is kept.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { contextStore, currentContext, type WorkflowContext } from './context.js';
 import {
   MaxRecoveryAttemptsExceededError,
@@ -93,7 +94,7 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
 async function runExecution(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
   const recorded = fresh ? [] : await db().loadOperations(id);
   const ctx: WorkflowContext = {
-    workflowID: id, workflowName: reg.name, attempt, executorID: state.executorID, nextFunctionID: 0,
+    workflowID: id, attempt, executorID: state.executorID, nextFunctionID: 0,
     recorded: new Map(recorded.map((r) => [r.functionID, r])), cancelled: false,
   };
   if (!fresh) log.debug(`workflow ${id}: execution attempt ${attempt}, ${recorded.length} recorded outcomes to replay`);
@@ -153,9 +154,7 @@ async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'p
   const attempt = await db().claimWorkflow(row.workflowID, row.recoveryAttempts, state.executorID, Date.now());
   if (attempt === null) return null;
   if (attempt > reg.maxRecoveryAttempts + 1) {
-    await db().setStatus(row.workflowID, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', ['PENDING'], {
-      now: Date.now(), fence: { executorID: state.executorID, attempt },
-    });
+    await db().setStatus(row.workflowID, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', ['PENDING'], { now: Date.now(), fence: { executorID: state.executorID, attempt } });
     log.warn(new MaxRecoveryAttemptsExceededError(row.workflowID, reg.maxRecoveryAttempts).message);
     return 'parked';
   }
@@ -229,8 +228,6 @@ function outcomeOf(row: WorkflowRow): LocalOutcome | undefined {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class WorkflowHandle<R> {
   constructor(readonly workflowID: string) {}
 
@@ -264,4 +261,3 @@ function unwrap<R>(o: LocalOutcome): R {
   return (o as { value: R }).value;
 }
 
-export { outcomeOf };

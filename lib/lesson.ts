@@ -4,6 +4,7 @@
 //   exit 1  the lesson's workflow failed (in ex2 that is the lesson)
 //   exit 2  bad input: configuration, environment, database location (the message says the fix)
 // A crash injected by lib/faults.ts ends the process by SIGABRT instead (exit code 134 in a shell).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DBOS, type RecoveryReport } from './dbos.js';
 import type { WorkflowHandle } from './engine.js';
 import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError } from './errors.js';
@@ -82,7 +83,7 @@ export async function findOrStart<R>(app: string, name: string, recovery: Recove
   // Its owner looks alive: give it a moment to finish elsewhere before we step in.
   console.log(`workflow ${id} is PENDING and its owner looks alive: waiting up to ${waitMs} ms (WORKBOOK_WAIT_MS) for it to finish there`);
   for (const end = Date.now() + waitMs; Date.now() < end; ) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     const row = await DBOS.getWorkflowStatus(id);
     if (row && row.status !== 'PENDING' && row.status !== 'ENQUEUED') {
       console.log(`workflow ${id} finished elsewhere (${row.status}): nothing to resume, starting a new one`);

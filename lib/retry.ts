@@ -1,4 +1,5 @@
 // Promise 5: step retries. A pure backoff function, and the loop that keeps every attempt's error.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, MaxStepRetriesError } from './errors.js';
 import { log } from './log.js';
 
@@ -47,8 +48,6 @@ export function resolveStepConfig(stepName: string, cfg: StepConfig = {}): Resol
 export function backoffSeconds(attempt: number, cfg: Pick<ResolvedStepConfig, 'intervalSeconds' | 'backoffRate' | 'maxIntervalSeconds'>): number {
   return Math.min(cfg.intervalSeconds * cfg.backoffRate ** (attempt - 1), cfg.maxIntervalSeconds);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs `attempt(n)` until it succeeds or the attempts run out. Without retriesAllowed the first

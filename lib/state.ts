@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { WorkflowContext } from './context.js';
 import { ConfigError } from './errors.js';
-import type { ResolvedStepConfig } from './retry.js';
 import type { SystemDatabase } from './storage/types.js';
 import { pidAlive } from './pid.js';
 import type { WorkflowRow } from './storage/types.js';
@@ -19,11 +18,6 @@ export interface WorkflowRegistration {
   maxRecoveryAttempts: number;
 }
 
-export interface StepRegistration {
-  name: string;
-  config: ResolvedStepConfig;
-}
-
 /** How one execution ended, as seen by the process that ran it. */
 export type LocalOutcome =
   | { kind: 'success'; value: unknown }
@@ -31,14 +25,16 @@ export type LocalOutcome =
   /** another execution owns the workflow now: read the outcome from the database */
   | { kind: 'elsewhere' };
 
+/** this machine's name, read once: executors on the same host are judged by their pid */
+export const HOST = hostname();
+
 export const state = {
   db: undefined as SystemDatabase | undefined,
   appName: '',
   applicationVersion: '1',
-  executorID: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+  executorID: `${HOST}-${process.pid}-${randomBytes(3).toString('hex')}`,
   /** an executor whose heartbeat is older than this is dead (ms) */
   leaseMs: 10_000,
-  heartbeatMs: 2_000,
   workflows: new Map<string, WorkflowRegistration>(),
   /** executions running in this process, by workflow id */
   running: new Map<string, Promise<LocalOutcome>>(),
@@ -60,6 +56,6 @@ export async function ownerAlive(row: WorkflowRow): Promise<boolean> {
   if (row.executorID === state.executorID) return state.running.has(row.workflowID);
   const ex = await db().getExecutor(row.executorID);
   if (!ex) return false;
-  if (ex.hostname === hostname() && !pidAlive(ex.pid)) return false;
+  if (ex.hostname === HOST && !pidAlive(ex.pid)) return false;
   return Date.now() - ex.heartbeatAt < state.leaseMs;
 }
