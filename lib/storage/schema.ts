@@ -71,8 +71,6 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
-
 /**
  * The statements for one dialect. On SQLite a step's outcome is stored WITHOUT ROWID: the row lives
  * in its primary-key tree, so a checkpoint writes one b-tree page instead of two.

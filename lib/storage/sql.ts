@@ -71,7 +71,9 @@ function toOperationRow(r: Raw): OperationRow {
   };
 }
 
-const FENCE = `status = 'PENDING' AND executor_id = ? AND recovery_attempts = ?`;
+/** This execution owns the workflow: its executor and its execution attempt (the fence of every write). */
+const OWNER = `executor_id = ? AND recovery_attempts = ?`;
+const FENCE = `status = 'PENDING' AND ${OWNER}`;
 
 /** Statements this process sent through any system database (app tables included): the benchmark counts a recovery's queries with it. */
 export const queryStats = { statements: 0 };
@@ -218,7 +220,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     let sql = `UPDATE ${this.S}workflow_status SET status = ?, updated_at = ?${opts.resetAttempts ? ', recovery_attempts = 0, executor_id = NULL' : ''}
        WHERE workflow_uuid = ? AND status IN (${from.map(() => '?').join(', ')})`;
     if (opts.fence) {
-      sql += ' AND executor_id = ? AND recovery_attempts = ?';
+      sql += ` AND ${OWNER}`;
       params.push(opts.fence.executorID, opts.fence.attempt);
     }
     return (await this.d.run(sql, params)) === 1;
