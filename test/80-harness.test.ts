@@ -1,8 +1,7 @@
 // The crash-test harness on real child processes that really die (SIGABRT) and recover:
 // the order example's buggy version fails exactly where its duplicate charge happens, the fixed
 // one passes; the result and table comparisons catch what they claim to; bad input exits 2.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../lib/config.js';
@@ -16,7 +15,7 @@ const failedPoints = (r: CrashTestReport) => r.points.filter((p) => !p.ok).map((
 
 /** A workflow module written for one test, importing the engine by absolute path. */
 function tempModule(source: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'harness-fixture-')), 'workflow.mts'); // .mts: an ES module wherever it lies, so it shares the engine with the harness
+  const file = join(tempDir('harness-fixture-'), 'workflow.mts'); // .mts: an ES module wherever it lies, so it shares the engine with the harness
   writeFileSync(file, source.replaceAll('LIB', join(PROJECT_ROOT, 'lib', 'index.js')));
   return file;
 }

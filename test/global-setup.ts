@@ -1,10 +1,10 @@
 // Starts one embedded PostgreSQL for the test run in a temporary directory, hands its admin URL to
 // the tests, and stops it at the end: the suite leaves no server running.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
+import { tempDir } from '../lib/storage/fresh.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,8 +17,7 @@ export default async function setup(project: TestProject) {
     project.provide('pgAdminUrl', '');
     return;
   }
-  const root = mkdtempSync(join(tmpdir(), 'workbook-test-'));
-  chmodSync(root, 0o755); // as root, the server runs as the postgres user, who must enter it
+  const root = tempDir('workbook-test-'); // as root, the server runs as the postgres user, who must enter it
   const server = await ensureEmbeddedPostgres(join(root, 'pg'));
   project.provide('pgAdminUrl', server.adminUrl);
   return async () => {
