@@ -10,7 +10,7 @@ import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
 import { openDatabase } from './storage/open.js';
-import type { AppDatabase, ListFilter, WorkflowRow } from './storage/types.js';
+import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
 
 export interface EngineConfig {
   /** the application: the lesson's name (ex1). Names its SQLite file and its PostgreSQL schema. */
@@ -99,7 +99,7 @@ export class DBOS {
   /** Takes every PENDING workflow of this application whose owner is gone, oldest first. */
   static async recoverPendingWorkflows(): Promise<RecoveryReport> {
     const report: RecoveryReport = { recovered: [], parked: [], ownedElsewhere: [], unknown: [] };
-    const rows = await db().listWorkflows({ status: ['PENDING', 'ENQUEUED'], applicationID: state.appName });
+    const rows = await db().listWorkflows({ status: UNFINISHED, applicationID: state.appName });
     for (const row of rows) {
       if (state.running.has(row.workflowID)) continue;
       const reg = state.workflows.get(row.name);
@@ -211,7 +211,7 @@ export class DBOS {
 
   /** Stops a workflow at its next step; its finished steps stay recorded. */
   static async cancelWorkflow(workflowID: string): Promise<boolean> {
-    const ok = await db().setStatus(workflowID, 'CANCELLED', ['PENDING', 'ENQUEUED'], { now: Date.now() });
+    const ok = await db().setStatus(workflowID, 'CANCELLED', UNFINISHED, { now: Date.now() });
     const ctx = state.contexts.get(workflowID);
     if (ctx) ctx.cancelled = true;
     return ok;

@@ -17,7 +17,7 @@ import { log } from './log.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
 import { db, ownerAlive, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
-import type { Fence, OperationRow, WorkflowRow } from './storage/types.js';
+import { isUnfinished, type Fence, type OperationRow, type WorkflowRow } from './storage/types.js';
 
 /** Test and harness hooks around a step's recording (the crash points of the crash-test harness). */
 export const hooks: {
@@ -165,7 +165,7 @@ async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'p
 
 /** Runs a PENDING workflow here if its owner is gone (not running here, its process dead or silent); else leaves it. */
 export async function takeOverIfOrphaned(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
-  if ((row.status !== 'PENDING' && row.status !== 'ENQUEUED') || state.running.has(row.workflowID)) return null;
+  if (!isUnfinished(row.status) || state.running.has(row.workflowID)) return null;
   return (await ownerAlive(row)) ? null : claim(reg, row);
 }
 

@@ -9,6 +9,7 @@ import { DBOS, type RecoveryReport } from './dbos.js';
 import type { WorkflowHandle } from './engine.js';
 import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError } from './errors.js';
 import { Faults } from './faults.js';
+import { isUnfinished, UNFINISHED } from './storage/types.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
@@ -70,7 +71,7 @@ export async function findOrStart<R>(app: string, name: string, recovery: Recove
     return { handle: await DBOS.resumeWorkflow<R>(resumeID), how: 'resumed' };
   }
   if (recovery.parked.length) return { parked: recovery.parked[0] };
-  const pending = await DBOS.listWorkflows({ status: ['PENDING', 'ENQUEUED'], workflowName: name, applicationID: app });
+  const pending = await DBOS.listWorkflows({ status: UNFINISHED, workflowName: name, applicationID: app });
   if (pending.length === 0) {
     console.log(`no unfinished ${name}: starting a new one`);
     return { handle: await start(), how: 'new' };
@@ -85,7 +86,7 @@ export async function findOrStart<R>(app: string, name: string, recovery: Recove
   for (const end = Date.now() + waitMs; Date.now() < end; ) {
     await sleep(100);
     const row = await DBOS.getWorkflowStatus(id);
-    if (row && row.status !== 'PENDING' && row.status !== 'ENQUEUED') {
+    if (row && !isUnfinished(row.status)) {
       console.log(`workflow ${id} finished elsewhere (${row.status}): nothing to resume, starting a new one`);
       return { handle: await start(), how: 'new' };
     }

@@ -5,6 +5,10 @@
 export const WORKFLOW_STATUSES = ['PENDING', 'ENQUEUED', 'SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'] as const;
 export type WorkflowStatusValue = (typeof WORKFLOW_STATUSES)[number];
 
+/** The statuses of a workflow that has not finished: running, to be recovered, or waiting. */
+export const UNFINISHED: WorkflowStatusValue[] = ['PENDING', 'ENQUEUED'];
+export const isUnfinished = (status: string): boolean => status === 'PENDING' || status === 'ENQUEUED';
+
 
 /** A workflow_status row, in camelCase. Times are epoch milliseconds, as DBOS stores them. */
 export interface WorkflowRow {
