@@ -1,6 +1,6 @@
 // ex2, run as a user runs it: the retried step inserts its page again and the real driver refuses.
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, resultOf, runScript } from './helpers.js';
 
 // The driver's own words for a unique-key violation.
@@ -27,8 +27,7 @@ for (const kind of DATABASES) {
       expect(res.errors[2]).toMatch(UNIQUE[kind]);
 
       // Read the database directly, not the lesson's own report.
-      const { db } = await openDatabase(choice, 'ex2', 'test-50');
-      try {
+      await withDatabase(choice, 'ex2', 'test-50', async (db) => {
         const row = await db.getWorkflow(res.workflowID);
         expect(row?.status).toBe('ERROR');
         const recorded = JSON.parse(row!.error!) as { code: string; message: string; errors: { message: string }[] };
@@ -39,9 +38,7 @@ for (const kind of DATABASES) {
         const [{ n }] = await db.app.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM users WHERE workflow_id = ?', [res.workflowID]);
         expect(Number(n)).toBe(10);
         expect(res.rows).toBe(10);
-      } finally {
-        await db.close();
-      }
+      });
     });
   });
 }

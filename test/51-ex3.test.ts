@@ -2,9 +2,8 @@
 // dead letter and its resumption, and the same seed giving the same runs.
 import { describe, expect, it } from 'vitest';
 import { contextStore, type WorkflowContext } from '../lib/context.js';
-import type { DatabaseChoice } from '../lib/config.js';
 import { Faults } from '../lib/faults.js';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import type { SystemDatabase } from '../lib/storage/types.js';
 import { DATABASES, freshDatabase, marked, resultOf, runScript, type LoopSummary } from './helpers.js';
 
@@ -26,14 +25,6 @@ function predictedEnds(seed: string, p: number): string[] {
   return ends;
 }
 
-async function inspect<T>(choice: DatabaseChoice, fn: (db: SystemDatabase) => Promise<T>): Promise<T> {
-  const { db } = await openDatabase(choice, 'ex3', 'test-51');
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
 const countUsers = (db: SystemDatabase) => db.app.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM users').then((r) => Number(r[0].n));
 const UNIQUE_VIOLATION = /UNIQUE constraint failed|duplicate key value/;
 
@@ -56,7 +47,7 @@ for (const kind of DATABASES) {
         expect(res.attempt).toBe(loop.crashed + 1);
         expect(res.replayed).toEqual([0, 1, 2]); // analyzedAt, resetUsers, insertPage(1): checkpointed before the crash
         expect(res.ran).toEqual([3, 4]); // insertPage(2), countUsers
-        await inspect(choice, async (db) => {
+        await withDatabase(choice, 'ex3', 'test-51', async (db) => {
           expect(await countUsers(db)).toBe(20);
           const row = await db.getWorkflow(res.workflowID);
           expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', loop.crashed + 1]);
@@ -78,7 +69,7 @@ for (const kind of DATABASES) {
       const id = /^DEAD_LETTER: (\S+)$/m.exec(r.stdout)?.[1];
       expect(id, r.stdout).toBeTruthy();
       expect(r.stdout).toContain(`--resume ${id}`);
-      await inspect(choice, async (db) => {
+      await withDatabase(choice, 'ex3', 'test-51', async (db) => {
         const parked = await db.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' });
         expect(parked.map((w) => w.workflowID)).toEqual([id]);
         expect(await countUsers(db)).toBe(10); // page 1, recorded before the first crash
@@ -88,7 +79,7 @@ for (const kind of DATABASES) {
       expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
       const res = resultOf(resumed) as { workflowID: string; how: string; users: number };
       expect([res.workflowID, res.how, res.users]).toEqual([id, 'resumed', 20]);
-      await inspect(choice, async (db) => {
+      await withDatabase(choice, 'ex3', 'test-51', async (db) => {
         expect((await db.getWorkflow(id!))?.status).toBe('SUCCESS');
         expect(await countUsers(db)).toBe(20);
       });

@@ -1,7 +1,7 @@
 // ex4, run through the retry loop: crashes after page 1 leave rows behind, never a unique violation,
 // and the execution that finishes writes exactly 20 users.
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, marked, resultOf, runScript, type LoopSummary } from './helpers.js';
 
 // Seed 14 crashes execution attempts 1 and 2 and not 3 (found by trying seeds 0..30 against
@@ -30,8 +30,7 @@ for (const kind of DATABASES) {
       expect(res.executions).toBe(loop.crashed + 1);
       expect(res.attempt).toBe(loop.crashed + 1);
 
-      const { db } = await openDatabase(choice, 'ex4', 'test-52');
-      try {
+      await withDatabase(choice, 'ex4', 'test-52', async (db) => {
         expect((await db.getWorkflow(res.workflowID))?.status).toBe('SUCCESS');
         const groups = await db.app.query<{ analyzed_at: string; n: unknown }>(
           'SELECT analyzed_at, COUNT(*) AS n FROM users WHERE workflow_id = ? GROUP BY analyzed_at ORDER BY analyzed_at',
@@ -42,9 +41,7 @@ for (const kind of DATABASES) {
         const [{ n }] = await db.app.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM users');
         expect(Number(n)).toBe(res.total);
         expect(res.total).toBe(20 + 10 * loop.crashed);
-      } finally {
-        await db.close();
-      }
+      });
     });
   });
 }
