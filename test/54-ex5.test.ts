@@ -8,7 +8,7 @@ import { DATABASES, freshDatabase, queryDatabase, resultOf, runScript, tempDir }
 interface Ex5Result { users: number; database: string; checkpoints: number; ms: Record<string, number> }
 
 async function usersInDatabase(choice: DatabaseChoice): Promise<number> {
-  return (await queryDatabase(choice, 'ex5', 'SELECT COUNT(*) AS n FROM {app}.users'))[0].n;
+  return (await queryDatabase(choice, 'ex5', 'SELECT COUNT(*) AS n FROM users'))[0].n;
 }
 
 /** The summary's rows of one origin: "  self %  total %  <origin> <function>  <file>". */

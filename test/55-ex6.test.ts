@@ -16,7 +16,7 @@ const SEEDS = [
 
 /** Rows and distinct users of one workflow, read straight from the child's database. */
 async function fromDatabase(choice: DatabaseChoice, workflowID: string): Promise<{ rows: number; ids: number }> {
-  const [r] = await queryDatabase(choice, 'ex6', 'SELECT COUNT(*) AS rows, COUNT(DISTINCT id) AS ids FROM {app}.users WHERE workflow_id = ?', [workflowID]);
+  const [r] = await queryDatabase(choice, 'ex6', 'SELECT COUNT(*) AS rows, COUNT(DISTINCT id) AS ids FROM users WHERE workflow_id = ?', [workflowID]);
   return { rows: r.rows, ids: r.ids };
 }
 

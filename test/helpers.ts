@@ -1,15 +1,14 @@
 // Shared test helpers: the databases to run on, a fresh database per test, and experiments run as
 // real child processes.
-import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
 import { inject } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
 import { PROJECT_ROOT } from '../lib/config.js';
 import { freshDatabase as freshPlace, tempDir as makeTempDir } from '../lib/storage/fresh.js';
+import { withDatabase } from '../lib/storage/open.js';
 
 export type DbKind = 'sqlite' | 'postgres';
 
@@ -94,27 +93,11 @@ export const resultOf = (r: RunResult): unknown => marked(r, 'RESULT');
 export interface LoopSummary { runs: number; crashed: number; failed: number; succeeded: boolean; ends: string[] }
 
 /**
- * One query straight on a child's database, not through the engine: `{app}.` in the SQL is the
- * lesson's schema on PostgreSQL and nothing on SQLite; `?` placeholders on both. Numbers come back
- * as numbers.
+ * One query straight on a child's database, not through the engine: the lesson's own tables by
+ * their plain names (its schema is on the search path on PostgreSQL; the same file on SQLite), `?`
+ * placeholders on both. Numbers come back as numbers.
  */
 export async function queryDatabase(choice: DatabaseChoice, app: string, sql: string, params: unknown[] = []): Promise<Record<string, number>[]> {
-  const numbers = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
-  if (choice.kind === 'sqlite') {
-    const db = new Database(choice.file, { readonly: true });
-    try {
-      return numbers(db.prepare(sql.replaceAll('{app}.', '')).all(...params) as Record<string, unknown>[]);
-    } finally {
-      db.close();
-    }
-  }
-  if (choice.kind !== 'postgres') throw new Error('the tests give a PostgreSQL URL');
-  const client = new pg.Client({ connectionString: choice.url });
-  await client.connect();
-  try {
-    let i = 0;
-    return numbers((await client.query(sql.replaceAll('{app}.', `${app}.`).replace(/\?/g, () => `$${++i}`), params)).rows);
-  } finally {
-    await client.end();
-  }
+  const rows = await withDatabase(choice, app, 'test-query', (db) => db.app.query(sql, params));
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
 }
