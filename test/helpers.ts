@@ -45,7 +45,8 @@ export interface RunResult {
 
 /**
  * Runs a TypeScript file (relative to the project root) as a real child process with tsx.
- * `onLine` sees each stdout/stderr line as it arrives (to kill the child at a marker).
+ * `onLine` sees each non-empty stdout/stderr line whole as it arrives (to kill the child at a marker),
+ * and an unfinished last line when the child is gone.
  */
 export function runScript(
   file: string,
@@ -58,20 +59,25 @@ export function runScript(
       env: { ...process.env, WORKBOOK_LOG: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    const lines = (chunk: Buffer, sink: (s: string) => void) => {
+    const out = { stdout: '', stderr: '' };
+    // A line may come split over two chunks: each stream keeps its unfinished last line for the next.
+    const partial = { stdout: '', stderr: '' };
+    const take = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       const text = chunk.toString();
-      sink(text);
-      if (opts.onLine) for (const l of text.split('\n')) if (l) opts.onLine(l, child);
+      out[stream] += text;
+      if (!opts.onLine) return;
+      const lines = (partial[stream] + text).split('\n');
+      partial[stream] = lines.pop() ?? '';
+      for (const l of lines) if (l) opts.onLine(l, child);
     };
-    child.stdout.on('data', (c) => lines(c, (s) => (stdout += s)));
-    child.stderr.on('data', (c) => lines(c, (s) => (stderr += s)));
+    child.stdout.on('data', take('stdout'));
+    child.stderr.on('data', take('stderr'));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      for (const l of [partial.stdout, partial.stderr]) if (l && opts.onLine) opts.onLine(l, child);
+      resolve({ code, signal, ...out });
     });
   });
 }
