@@ -33,7 +33,7 @@ import { describeExecutions, formatMs, renderTimeline } from '../lib/harness/tim
 import { isBadInput } from '../lib/lesson.js';
 import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
-import { WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
+import { isUnfinished, UNFINISHED, WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
 const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--json] [--pg|--sqlite]`;
 const STATUSES: readonly WorkflowStatusValue[] = WORKFLOW_STATUSES;
@@ -91,7 +91,7 @@ async function list(sys: SystemDatabase, o: Opts, out: Out): Promise<void> {
   if (o.json) return void out(JSON.stringify(rows.map(workflowJson), null, 2));
   const t = table(['workflow id', 'name', 'status', 'executions', 'created', 'took']);
   for (const w of rows) {
-    const done = w.status !== 'PENDING' && w.status !== 'ENQUEUED';
+    const done = !isUnfinished(w.status);
     t.push([w.workflowID, w.name, w.status, w.recoveryAttempts, time(w.createdAt), done ? formatMs(w.updatedAt - w.createdAt) : '-']);
   }
   out(rows.length ? t.toString() : 'no workflows match.');
@@ -111,7 +111,7 @@ async function get(sys: SystemDatabase, id: string | undefined, o: Opts, out: Ou
   if (w.status === 'SUCCESS') lines.push(['output', clip(w.output ?? 'none (undefined)', 200)]);
   if (w.error !== null) errorLines(w.error).forEach((l, i) => lines.push([i ? '' : 'error', l]));
   lines.push(['created', time(w.createdAt)], ['updated', time(w.updatedAt)]);
-  if (w.status !== 'PENDING' && w.status !== 'ENQUEUED') lines.push(['took', formatMs(w.updatedAt - w.createdAt)]);
+  if (!isUnfinished(w.status)) lines.push(['took', formatMs(w.updatedAt - w.createdAt)]);
   lines.push(['executor', w.executorID ?? 'none']);
   if (w.parentWorkflowID) lines.push(['parent', w.parentWorkflowID]);
   lines.push(['steps', `${ops.length} recorded (npm run wf -- steps ${w.workflowID})`]);
@@ -144,7 +144,7 @@ async function steps(sys: SystemDatabase, id: string | undefined, o: Opts, out: 
 
 async function resume(sys: SystemDatabase, id: string | undefined, out: Out): Promise<void> {
   const w = await mustGet(sys, id, 'resume');
-  if (w.status === 'PENDING' || w.status === 'ENQUEUED') {
+  if (isUnfinished(w.status)) {
     return void out(`workflow ${w.workflowID} is already ${w.status}: its application recovers it at its next start (if its process is gone).`);
   }
   if (w.status !== 'CANCELLED' && w.status !== 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
@@ -160,10 +160,10 @@ async function resume(sys: SystemDatabase, id: string | undefined, out: Out): Pr
 async function cancel(sys: SystemDatabase, id: string | undefined, out: Out): Promise<void> {
   const w = await mustGet(sys, id, 'cancel');
   if (w.status === 'CANCELLED') return void out(`workflow ${w.workflowID} is already CANCELLED.`);
-  if (w.status !== 'PENDING' && w.status !== 'ENQUEUED') {
+  if (!isUnfinished(w.status)) {
     throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): there is nothing to cancel. Cancel works on PENDING or ENQUEUED workflows.`);
   }
-  if (!(await sys.setStatus(w.workflowID, 'CANCELLED', ['PENDING', 'ENQUEUED'], { now: Date.now() }))) {
+  if (!(await sys.setStatus(w.workflowID, 'CANCELLED', UNFINISHED, { now: Date.now() }))) {
     throw new ConfigError(`workflow ${w.workflowID} finished while we looked: there is nothing to cancel now (npm run wf -- get ${w.workflowID}).`);
   }
   out(`workflow ${w.workflowID} is CANCELLED: a process running it stops at its next step, and recovery leaves it alone. npm run wf -- resume ${w.workflowID} runs it again.`);

@@ -2,7 +2,7 @@
 // a time axis from the workflow's creation to its last update, grouped by the execution that
 // recorded it (operation_outputs.execution_attempt: 1 = the first run, 2 = the first recovery...).
 // A crash shows as a break between two runs; retries as a long bar with its attempt count.
-import type { OperationRow, WorkflowRow } from '../storage/types.js';
+import { isUnfinished, type OperationRow, type WorkflowRow } from '../storage/types.js';
 
 /** 4 ms, 1.52 s, 3 min 20 s */
 export function formatMs(ms: number): string {
@@ -29,7 +29,7 @@ export function renderTimeline(wf: WorkflowRow, ops: OperationRow[], width = 40)
   }
   const sorted = [...ops].sort((a, b) => a.startedAtEpochMs - b.startedAtEpochMs || a.functionID - b.functionID);
   const t0 = Math.min(wf.createdAt, sorted[0].startedAtEpochMs);
-  const finished = wf.status !== 'PENDING' && wf.status !== 'ENQUEUED';
+  const finished = !isUnfinished(wf.status);
   const tEnd = Math.max(finished ? wf.updatedAt : 0, ...sorted.map((o) => o.completedAtEpochMs));
   const span = Math.max(1, tEnd - t0);
   const col = (t: number) => Math.min(width - 1, Math.round(((t - t0) / span) * (width - 1)));
