@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DATABASES, freshDatabase, resultOf, runScript, tempDir } from './helpers.js';
+import { DATABASES, freshDatabase, resultOf, runScript } from './helpers.js';
 
 const FIXTURE = 'test/fixtures/crash-counter.ts';
 const STEPS = 8;
@@ -21,7 +21,7 @@ for (const kind of DATABASES) {
     for (const death of ['SIGKILL', 'abort'] as const) {
       it(`${death}: recorded steps never run again`, async () => {
         const { env } = await freshDatabase(kind);
-        const counter = join(tempDir(), 'counter');
+        const counter = join(env.WORKBOOK_DATA_DIR, 'counter');
         const base = { ...env, COUNTER_FILE: counter, WORKFLOW_ID: `wf-${death}`, STEPS: String(STEPS) };
         let recordedBeforeDeath = -1;
         const first = await runScript(FIXTURE, { ...base, MODE: 'start', CRASH_AFTER: death === 'abort' ? '3' : '' }, {

@@ -8,7 +8,7 @@ import { DBOS } from '../lib/index.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { checkRun } from '../lib/torture/invariants.js';
 import { configureWorkload, tortureCounter } from '../lib/torture/workload.js';
-import { DATABASES, freshDatabase, marked, runScript, tempDir, type DbKind, type RunResult } from './helpers.js';
+import { DATABASES, freshDatabase, marked, runScript, type DbKind, type RunResult } from './helpers.js';
 
 afterEach(() => DBOS.shutdown());
 
@@ -49,8 +49,8 @@ for (const kind of DATABASES) {
     });
 
     it('the checker catches a broken run', async () => {
-      const { choice } = await freshDatabase(kind);
-      const counterFile = join(tempDir(), 'counter.log');
+      const { choice, env } = await freshDatabase(kind);
+      const counterFile = join(env.WORKBOOK_DATA_DIR, 'counter.log');
       configureWorkload({ counterFile, faults: false, env: { WORKBOOK_SEED: '5' } });
       DBOS.setConfig({ name: 'torture', database: choice });
       await DBOS.launch();
