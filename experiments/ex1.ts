@@ -30,7 +30,7 @@
  * Why it works
  *   Every run starts a new workflow (a new random id), so every run does all three steps. Had we
  *   started it with a fixed workflow id, the second run would have returned the first run's result
- *   without running anything (promise 1 of DESIGN.md: an id runs once).
+ *   without running anything (promise 1 of docs/DESIGN.md: an id runs once).
  */
 import { DBOS, fakeUsers, UsersTable } from '../lib/index.js';
 import { runLesson } from '../lib/lesson.js';

@@ -38,7 +38,7 @@
  *     3. Handle the violation in the step: catch the unique-key error and treat "already there"
  *        as success.
  *   The same holds for any step with a side effect: the engine promises at-least-once execution
- *   (DESIGN.md, promise 3), so a step must be safe to run twice.
+ *   (docs/DESIGN.md, promise 3), so a step must be safe to run twice.
  *
  * Look at it afterwards
  *   sqlite3 data/ex2.db "SELECT status, error FROM workflow_status ORDER BY created_at DESC LIMIT 1"
