@@ -34,6 +34,7 @@
  */
 import { DBOS, fakeUsers, UsersTable } from '../lib/index.js';
 import { runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const users = () => new UsersTable(DBOS.appDatabase);
 
@@ -71,4 +72,4 @@ await runLesson('ex1', async () => {
   console.log(`workflow ${handle.workflowID} started`);
   const count = await handle.getResult();
   console.log(`RESULT: ${count}`);
-});
+}, { flags: DATABASE_FLAGS });

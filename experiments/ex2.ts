@@ -47,6 +47,7 @@
  */
 import { backoffSeconds, DBOS, fakeUsers, STEP_DEFAULTS, UsersTable } from '../lib/index.js';
 import { EXIT_FAILED, runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const users = () => new UsersTable(DBOS.appDatabase, 'run');
 const RETRIES = { retriesAllowed: true, maxAttempts: 3, intervalSeconds: 0.2, backoffRate: 2 };
@@ -120,4 +121,4 @@ await runLesson('ex2', async () => {
     console.log('The fix: a step that only generates, with the insert done by the workflow (npx tsx experiments/ex4.ts).');
     return EXIT_FAILED;
   }
-});
+}, { flags: DATABASE_FLAGS });

@@ -47,7 +47,7 @@
  *     The same seed still replays the same sequence of runs (see docs: WORKBOOK_SEED).
  */
 import { databaseFromEnv, DBOS, fakeUsers, UsersTable } from '../lib/index.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, runLesson } from '../lib/lesson.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex3';
 const NAME = 'usersWorkflow';
@@ -134,4 +134,4 @@ await runLesson(APP, async (recovery) => {
   const replayed = steps.filter((s) => !ranHere.has(s.functionID)).map((s) => s.functionID);
   const ran = steps.filter((s) => ranHere.has(s.functionID)).map((s) => s.functionID);
   console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, users: count, replayed, ran })}`);
-});
+}, { flags: RESUMING_FLAGS });

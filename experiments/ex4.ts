@@ -48,7 +48,7 @@
  *   is not checkpointed, which is exactly why it repeats.
  */
 import { DBOS, fakeUsers, UsersTable, type User } from '../lib/index.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, runLesson } from '../lib/lesson.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex4';
 const NAME = 'usersWorkflow';
@@ -131,4 +131,4 @@ await runLesson(APP, async (recovery) => {
   groups.forEach((g, i) => console.log(`  ${g.analyzed_at}  ${String(Number(g.n)).padStart(3)}   ${i === groups.length - 1 ? 'this execution' : 'left by a crashed execution'}`));
   if (result.leftover > 0) console.log(`${result.leftover} rows are leftovers of crashed executions: ex6 shows how to count through them.`);
   console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, ...result, executions: groups.length })}`);
-});
+}, { flags: RESUMING_FLAGS });

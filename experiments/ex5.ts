@@ -75,6 +75,7 @@
 import { performance } from 'node:perf_hooks';
 import { DBOS, fakeUsers, hooks, UsersTable, type User } from '../lib/index.js';
 import { runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const BATCHES = 10;
 const PAGES_PER_BATCH = 10;
@@ -162,4 +163,4 @@ await runLesson('ex5', async () => {
     users: count, database: DBOS.appDatabase.dialect, checkpoints: ms.checkpoints,
     ms: { total: round(total), lesson: round(lesson), engine: round(engine), generate: round(ms.generate), insert: round(ms.insert), checkpoint: round(ms.checkpoint) },
   }));
-});
+}, { flags: DATABASE_FLAGS });

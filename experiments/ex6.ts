@@ -73,6 +73,7 @@
  */
 import { DBOS, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
 import { faultsOrExit, runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const APP = 'ex6';
 const BATCHES = 10;
@@ -180,4 +181,4 @@ await runLesson(APP, async (recovery) => {
   console.log(`duplicates from crashed runs    ${String(c.crashDuplicates).padStart(5)}   another analyzed_at: a run died after a write, before its checkpoint`);
   console.log(`unique users (window function)  ${String(c.unique).padStart(5)}`);
   console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, seed: faults.seed, ...c })}`);
-});
+}, { flags: DATABASE_FLAGS });
