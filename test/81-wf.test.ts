@@ -68,7 +68,7 @@ for (const kind of DATABASES) {
       await DBOS.startWorkflow(family, { workflowID: 'family' })().then((h) => h.getResult());
       await DBOS.shutdown();
       await withDatabase(fresh.choice, APP, 'test-evil', (db) => db.insertWorkflow({
-        workflowID: EVIL_ID, name: 'name\x1b[31m\u009b2J', inputs: '["\\u001b]0;title\\u0007", "\\u202egnp.exe"]', executorID: null,
+        workflowID: EVIL_ID, name: 'name\x1b[31m\u009b2J', inputs: '["\\u001b]0;title\\u0007", "\\u202egnp.exe"]', executorID: 'nobody',
         applicationID: APP, applicationVersion: '1', parentWorkflowID: null, now: Date.now() - 86_400_000,
       }));
       expect((await order('recovered', 'run')).signal).toBe('SIGABRT');
