@@ -70,7 +70,7 @@ function mentionedInSources(): Set<string> {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(/WORKBOOK_[A-Z0-9_]*[A-Z0-9]/g)) names.add(m[0]);
+      else if (/\.(ts|js)$/.test(name)) for (const m of readFileSync(path, 'utf8').matchAll(/WORKBOOK_[A-Z0-9_]*[A-Z0-9]/g)) names.add(m[0]);
     }
   };
   for (const dir of ['lib', 'experiments', 'scripts', 'bench']) walk(join(PROJECT_ROOT, dir));
