@@ -13,11 +13,11 @@
  *   WORKBOOK_DB=pg npx tsx experiments/ex1.ts       # embedded PostgreSQL in data/pg
  *   DATABASE_URL=postgres://u:p@host/db npx tsx experiments/ex1.ts   # your own server
  *
- * What it prints
- *   workflow <id> started
- *   page 0: 10 users inserted
- *   page 1: 10 users inserted
- *   RESULT: 20
+ * What it prints (lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies)
+ *   | workflow <id> started
+ *   | page 0: 10 users inserted
+ *   | page 1: 10 users inserted
+ *   | RESULT: 20
  *   Run it again: the workflow truncates first, so it prints 20 again, never 40.
  *
  * Look at the tables afterwards

@@ -16,16 +16,18 @@
  *   WORKBOOK_DB=pg npx tsx experiments/ex2.ts       # embedded PostgreSQL (or: npx tsx experiments/ex2.ts --pg)
  *   DATABASE_URL=postgres://u:p@host/db npx tsx experiments/ex2.ts   # your own server
  *
- * What it prints (times vary a little)
- *   attempt 1/3 at +0.00 s: inserting page 0 (10 users)
- *   attempt 1/3: inserted, now failing on purpose; next attempt in 0.20 s (backoff)
- *   attempt 2/3 at +0.21 s: inserting page 0 (10 users)
- *   attempt 2/3: the database refused: UNIQUE constraint failed: users.id, users.workflow_id, users.analyzed_at
- *     (PostgreSQL: duplicate key value violates unique constraint "users_pkey")
- *   attempt 3/3 at +0.62 s: ... refused again
- *   workflow <id>: status ERROR, with the recorded error and each attempt's message
- *   RESULT: {"status":"ERROR","errors":[...],"rows":10,...}
- *   and it exits with code 1: the workflow failed, and that failure is the lesson.
+ * What it prints (lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies)
+ *   | attempt 1/3 at +0.00 s: inserting page 0 (10 users)
+ *   | attempt 1/3: inserted, now failing on purpose; next attempt in 0.20 s (backoff)
+ *   | attempt 2/3 at +0.21 s: inserting page 0 (10 users)
+ *   | attempt 2/3: the database refused: UNIQUE constraint failed: users.id, users.workflow_id, users.analyzed_at
+ *   | attempt 3/3 at +0.62 s: inserting page 0 (10 users)
+ *   | attempt 3/3: the database refused: UNIQUE constraint failed: ...
+ *   | workflow <id>: status ERROR
+ *   | recorded error: Step insertPage has exceeded its maximum of 3 retries. Previous errors: ...
+ *   | RESULT: {"workflowID":"<id>","status":"ERROR",...,"rows":10}
+ *   (the times vary a little; on PostgreSQL the refusal reads: duplicate key value violates unique
+ *   constraint "users_pkey"). It exits with code 1: the workflow failed, and that failure is the lesson.
  *
  * Why
  *   A retry runs the whole step again. The first attempt's insert was committed before the

@@ -92,7 +92,6 @@ describe('profile folders and errors', () => {
 
 // One small real run of each HTML tool (they are slow: a few seconds each), on the first database.
 const kind = DATABASES[0];
-// The two runs are independent (a fresh database and folder each): run them at once.
 const has = (bin: string) => existsSync(join(PROJECT_ROOT, 'node_modules', '.bin', bin));
 const tools = [
   { tool: 'flame', bin: 'clinic', html: /\.clinic-flame\.html$/ },
@@ -100,10 +99,10 @@ const tools = [
 ];
 describe(`${kind}: HTML flame graphs`, () => {
   for (const { tool, bin, html } of tools) {
-    it.skipIf(!has(bin)).concurrent(`npm run profile:${tool} -- ex5 writes an HTML flame graph (skipped only if ${bin} is not installed)`, async () => {
+    it.skipIf(!has(bin))(`npm run profile:${tool} -- ex5 writes an HTML flame graph (skipped only if ${bin} is not installed)`, async () => {
       const { env } = await freshDatabase(kind);
       const base = tempDir('workbook-profiles-');
-      const r = await runScript('scripts/profile.ts', { ...env, WORKBOOK_PROFILES_DIR: base }, { args: [tool, 'ex5'], timeoutMs: 110_000 });
+      const r = await runScript('scripts/profile.ts', { ...env, WORKBOOK_PROFILES_DIR: base }, { args: [tool, 'ex5'], timeoutMs: 230_000 });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect((resultOf(r) as { users: number }).users).toBe(1000);
       const out = /^PROFILE: (.*)$/m.exec(r.stdout)?.[1];
@@ -121,6 +120,6 @@ describe(`${kind}: HTML flame graphs`, () => {
       expect(r.stdout).toContain('compiled to');
       if (tool === 'flame') expect(r.stdout).toMatch(/NO_INSIGHT=1 npx clinic flame/);
       expect(existsSync(join(out!, '..', 'build'))).toBe(false); // the compiled tree is removed after the run
-    });
+    }, 240_000);
   }
 });
