@@ -13,11 +13,11 @@
  *   WORKBOOK_DB=pg npx tsx experiments/ex1.ts       # embedded PostgreSQL in data/pg
  *   DATABASE_URL=postgres://u:p@host/db npx tsx experiments/ex1.ts   # your own server
  *
- * What it prints
- *   workflow <id> started
- *   page 0: 10 users inserted
- *   page 1: 10 users inserted
- *   RESULT: 20
+ * What it prints (lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies)
+ *   | workflow <id> started
+ *   | page 0: 10 users inserted
+ *   | page 1: 10 users inserted
+ *   | RESULT: 20
  *   Run it again: the workflow truncates first, so it prints 20 again, never 40.
  *
  * Look at the tables afterwards
@@ -30,10 +30,11 @@
  * Why it works
  *   Every run starts a new workflow (a new random id), so every run does all three steps. Had we
  *   started it with a fixed workflow id, the second run would have returned the first run's result
- *   without running anything (promise 1 of DESIGN.md: an id runs once).
+ *   without running anything (promise 1 of docs/DESIGN.md: an id runs once).
  */
 import { DBOS, fakeUsers, UsersTable } from '../lib/index.js';
 import { runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const users = () => new UsersTable(DBOS.appDatabase);
 
@@ -71,4 +72,4 @@ await runLesson('ex1', async () => {
   console.log(`workflow ${handle.workflowID} started`);
   const count = await handle.getResult();
   console.log(`RESULT: ${count}`);
-});
+}, { flags: DATABASE_FLAGS });

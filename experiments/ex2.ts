@@ -16,16 +16,18 @@
  *   WORKBOOK_DB=pg npx tsx experiments/ex2.ts       # embedded PostgreSQL (or: npx tsx experiments/ex2.ts --pg)
  *   DATABASE_URL=postgres://u:p@host/db npx tsx experiments/ex2.ts   # your own server
  *
- * What it prints (times vary a little)
- *   attempt 1/3 at +0.00 s: inserting page 0 (10 users)
- *   attempt 1/3: inserted, now failing on purpose; next attempt in 0.20 s (backoff)
- *   attempt 2/3 at +0.21 s: inserting page 0 (10 users)
- *   attempt 2/3: the database refused: UNIQUE constraint failed: users.id, users.workflow_id, users.analyzed_at
- *     (PostgreSQL: duplicate key value violates unique constraint "users_pkey")
- *   attempt 3/3 at +0.62 s: ... refused again
- *   workflow <id>: status ERROR, with the recorded error and each attempt's message
- *   RESULT: {"status":"ERROR","errors":[...],"rows":10,...}
- *   and it exits with code 1: the workflow failed, and that failure is the lesson.
+ * What it prints (lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies)
+ *   | attempt 1/3 at +0.00 s: inserting page 0 (10 users)
+ *   | attempt 1/3: inserted, now failing on purpose; next attempt in 0.20 s (backoff)
+ *   | attempt 2/3 at +0.21 s: inserting page 0 (10 users)
+ *   | attempt 2/3: the database refused: UNIQUE constraint failed: users.id, users.workflow_id, users.analyzed_at
+ *   | attempt 3/3 at +0.62 s: inserting page 0 (10 users)
+ *   | attempt 3/3: the database refused: UNIQUE constraint failed: ...
+ *   | workflow <id>: status ERROR
+ *   | recorded error: Step insertPage has exceeded its maximum of 3 retries. Previous errors: ...
+ *   | RESULT: {"workflowID":"<id>","status":"ERROR",...,"rows":10}
+ *   (the times vary a little; on PostgreSQL the refusal reads: duplicate key value violates unique
+ *   constraint "users_pkey"). It exits with code 1: the workflow failed, and that failure is the lesson.
  *
  * Why
  *   A retry runs the whole step again. The first attempt's insert was committed before the
@@ -38,7 +40,7 @@
  *     3. Handle the violation in the step: catch the unique-key error and treat "already there"
  *        as success.
  *   The same holds for any step with a side effect: the engine promises at-least-once execution
- *   (DESIGN.md, promise 3), so a step must be safe to run twice.
+ *   (docs/DESIGN.md, promise 3), so a step must be safe to run twice.
  *
  * Look at it afterwards
  *   sqlite3 data/ex2.db "SELECT status, error FROM workflow_status ORDER BY created_at DESC LIMIT 1"
@@ -47,6 +49,7 @@
  */
 import { backoffSeconds, DBOS, fakeUsers, STEP_DEFAULTS, UsersTable } from '../lib/index.js';
 import { EXIT_FAILED, runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const users = () => new UsersTable(DBOS.appDatabase, 'run');
 const RETRIES = { retriesAllowed: true, maxAttempts: 3, intervalSeconds: 0.2, backoffRate: 2 };
@@ -120,4 +123,4 @@ await runLesson('ex2', async () => {
     console.log('The fix: a step that only generates, with the insert done by the workflow (npx tsx experiments/ex4.ts).');
     return EXIT_FAILED;
   }
-});
+}, { flags: DATABASE_FLAGS });

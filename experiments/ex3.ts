@@ -19,16 +19,23 @@
  *   Settings: WORKBOOK_SEED=7 (the failure stream), WORKBOOK_P_CRASH_AFTER_PAGE_1=0.5 (crash
  *   chance), WORKBOOK_WAIT_MS=2000 (how long to wait for a workflow running elsewhere).
  *
- * What it prints
- *   faults: seed=1 (WORKBOOK_SEED); crash-after-page-1=0.5 (WORKBOOK_P_CRASH_AFTER_PAGE_1)
- *   no unfinished usersWorkflow: starting a new one            (first run)
- *   step insertPage(1): ran now, 10 users inserted
- *   [fault] CRASHING at crash-after-page-1 seed=1 attempt=1 ...   and the process dies
- *   --- next run ---
- *   launch() found workflow <id> PENDING with its process gone, and recovered it here
- *   step insertPage(2): ran now, 10 users inserted
- *   #0 analyzedAt  replayed from checkpoint ... #2 insertPage ran now ...
- *   RESULT: {"workflowID":"...","how":"recovered","attempt":2,"users":20,...}
+ * What it prints (npm run loop -- ex3; lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies)
+ *   | faults: seed=1 (WORKBOOK_SEED); crash-after-page-1=0.5 (WORKBOOK_P_CRASH_AFTER_PAGE_1)
+ *   | no unfinished usersWorkflow: starting a new one
+ *   | step resetUsers: ran now, users table emptied
+ *   | step insertPage(1): ran now, 10 users inserted
+ *   | [fault] CRASHING at crash-after-page-1 seed=1 attempt=1 draw=1 p=0.5
+ *   | --- loop: run 1 crashed (SIGABRT)
+ *   | launch() found workflow <id> PENDING with its process gone, and recovered it here
+ *   | step insertPage(2): ran now, 10 users inserted
+ *   | workflow <id>: SUCCESS at execution attempt 2 of at most 4
+ *   |   #0 analyzedAt  replayed from checkpoint
+ *   |   #1 resetUsers  replayed from checkpoint
+ *   |   #2 insertPage  replayed from checkpoint
+ *   |   #3 insertPage  ran now
+ *   |   #4 countUsers  ran now
+ *   | RESULT: {"workflowID":"<id>","how":"recovered","attempt":2,"users":20,"replayed":[0,1,2],"ran":[3,4]}
+ *   The first run dies after page 1 (#0-#2 recorded); the second replays #0-#2 and runs page 2 (#3) now.
  *
  * The dead letter
  *   With WORKBOOK_P_CRASH_AFTER_PAGE_1=1 every execution crashes. After the first run and 3
@@ -47,7 +54,7 @@
  *     The same seed still replays the same sequence of runs (see docs: WORKBOOK_SEED).
  */
 import { databaseFromEnv, DBOS, fakeUsers, UsersTable } from '../lib/index.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, runLesson } from '../lib/lesson.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex3';
 const NAME = 'usersWorkflow';
@@ -134,4 +141,4 @@ await runLesson(APP, async (recovery) => {
   const replayed = steps.filter((s) => !ranHere.has(s.functionID)).map((s) => s.functionID);
   const ran = steps.filter((s) => ranHere.has(s.functionID)).map((s) => s.functionID);
   console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, users: count, replayed, ran })}`);
-});
+}, { flags: RESUMING_FLAGS });

@@ -17,17 +17,19 @@
  *   while ! npx tsx experiments/ex4.ts; do echo "Restarting..."; sleep 1; done
  *   Settings as ex3: WORKBOOK_SEED, WORKBOOK_P_CRASH_AFTER_PAGE_1, WORKBOOK_WAIT_MS, --resume <id>.
  *
- * What it prints
- *   execution begins: analyzed_at = 2025-...T10:00:00.000Z
- *   step generateUsers(1), attempt 1/2: failing on purpose, before any write
- *   step generateUsers(1), attempt 2/2: 10 users generated
- *   page 1: 10 rows inserted by the workflow code
- *   [fault] CRASHING at crash-after-page-1 ...          (maybe; then the loop starts it again)
- *   ...
- *   rows of workflow <id> by analyzed_at:
- *     2025-...T10:00:00.000Z  10   left by a crashed execution
- *     2025-...T10:00:02.000Z  20   this execution
- *   RESULT: {"users":20,"leftover":10,"total":30,...}
+ * What it prints (npm run loop -- ex4; lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies)
+ *   | execution begins: analyzed_at = 2025-06-01T10:00:00.000Z
+ *   | step generateUsers(1), attempt 1/2: failing on purpose, before any write
+ *   | step generateUsers(1), attempt 2/2: 10 users generated
+ *   | page 1: 10 rows inserted by the workflow code
+ *   | [fault] CRASHING at crash-after-page-1 seed=1 attempt=1 draw=1 p=0.5
+ *   | --- loop: run 1 crashed (SIGABRT)
+ *   | page 1: 10 rows inserted by the workflow code
+ *   | page 2: 10 rows inserted by the workflow code
+ *   | rows of workflow <id> by analyzed_at:
+ *   |   2025-06-01T10:00:00.000Z   10   left by a crashed execution
+ *   |   2025-06-01T10:00:02.000Z   20   this execution
+ *   | RESULT: {"workflowID":"<id>","how":"recovered","attempt":2,"users":20,"leftover":10,"total":30,"executions":2}
  *   "users" counts the rows of the execution that finished: always 20. "leftover" counts the rows
  *   that crashed executions left behind: 10 per crash after page 1.
  *
@@ -48,7 +50,7 @@
  *   is not checkpointed, which is exactly why it repeats.
  */
 import { DBOS, fakeUsers, UsersTable, type User } from '../lib/index.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, runLesson } from '../lib/lesson.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex4';
 const NAME = 'usersWorkflow';
@@ -131,4 +133,4 @@ await runLesson(APP, async (recovery) => {
   groups.forEach((g, i) => console.log(`  ${g.analyzed_at}  ${String(Number(g.n)).padStart(3)}   ${i === groups.length - 1 ? 'this execution' : 'left by a crashed execution'}`));
   if (result.leftover > 0) console.log(`${result.leftover} rows are leftovers of crashed executions: ex6 shows how to count through them.`);
   console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, ...result, executions: groups.length })}`);
-});
+}, { flags: RESUMING_FLAGS });

@@ -23,12 +23,12 @@
  *   Each profile goes into its own new folder profiles/<tool>-<time>-ex5/ (printed at the end).
  *   npm run profile:summary -- profiles/<that folder>   reads a .cpuprofile in the terminal.
  *
- * What it prints (one run on SQLite; the milliseconds differ on every machine and run)
- *   workflow <id>: 1000 users in 10 batch workflows of 10 pages (112 checkpoints)
- *   total              116 ms
- *   lesson's work       88 ms  76%  (generate 51, insert 35, set-up and count 1)
- *   engine overhead     28 ms  24%  (checkpoint writes 9 in 112 writes, other 19: workflow rows, JSON, bookkeeping)
- *   RESULT: {"users":1000,"database":"sqlite","checkpoints":112,"ms":{...}}
+ * What it prints (one run on SQLite; lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies: the milliseconds differ on every machine and run)
+ *   | workflow <id>: 1000 users in 10 batch workflows of 10 pages (112 checkpoints)
+ *   | total              116.0 ms
+ *   | lesson's work       88.0 ms  ...%  (generate 51.0, insert 35.0, set-up and count 1.0)
+ *   | engine overhead     28.0 ms  ...%  (checkpoint writes 9.0 in 112 writes, other 19.0: workflow rows, JSON, bookkeeping)
+ *   | RESULT: {"users":1000,"database":"sqlite","checkpoints":112,"ms":{...}}
  *   On PostgreSQL the same run takes about 300 ms warm (1 s when the server has just started):
  *   checkpoint writes grow to about 1 ms each, and the inserts to a few ms per page.
  *   112 checkpoints: 1 set-up step, 10 child starts and 1 count in the main workflow, and 10 page
@@ -75,6 +75,7 @@
 import { performance } from 'node:perf_hooks';
 import { DBOS, fakeUsers, hooks, UsersTable, type User } from '../lib/index.js';
 import { runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const BATCHES = 10;
 const PAGES_PER_BATCH = 10;
@@ -162,4 +163,4 @@ await runLesson('ex5', async () => {
     users: count, database: DBOS.appDatabase.dialect, checkpoints: ms.checkpoints,
     ms: { total: round(total), lesson: round(lesson), engine: round(engine), generate: round(ms.generate), insert: round(ms.insert), checkpoint: round(ms.checkpoint) },
   }));
-});
+}, { flags: DATABASE_FLAGS });

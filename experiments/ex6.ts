@@ -23,24 +23,24 @@
  *   default 4, whose runs show a crash and step retries),
  *   WORKBOOK_P_GENERATE=0.02, WORKBOOK_P_INSERT_AFTER_WRITE=0.4, WORKBOOK_P_CRASH_AFTER_WRITE=0.1.
  *
- * What it prints (npm run loop -- ex6, the default seed 4; [fault] lines go to stderr)
- *   faults: seed=4 (WORKBOOK_SEED); generate=0.02 (WORKBOOK_P_GENERATE), ...
- *   STARTED: new workflow <id>
- *   batch 1: generated 100 users (attempt 1)
- *   batch 1: wrote 100 rows (attempt 1, analyzed_at 2026-11-23T00:52:50.312Z)
- *   [fault] FAILING at insert-after-write ...   the retry writes the batch again:
- *   batch 1: wrote 100 rows (attempt 2, analyzed_at 2026-11-23T00:52:50.312Z)
- *   ...
- *   [fault] CRASHING at crash-after-write ...   the process dies; the loop starts it again:
- *   RECOVERED: workflow <id> (execution attempt 2): launch() found it PENDING with its process gone
- *   RESUMING at batch 8: batches 1-7 are replayed from their checkpoints, not run again; ...
- *   batch 8: wrote 100 rows (attempt 1, analyzed_at 2026-11-23T00:52:51.176Z)
- *   ...
- *   rows stored                      1800
- *   duplicates from step retries      700   same analyzed_at: a failed insert step's retry wrote again
- *   duplicates from crashed runs      100   another analyzed_at: a run died after a write, before its checkpoint
- *   unique users (window function)   1000
- *   RESULT: {"workflowID":"<id>","how":"recovered","attempt":2,"seed":4,"rows":1800,...,"unique":1000}
+ * What it prints (npm run loop -- ex6, the default seed 4; lines of a real run, in order, as test/57 checks them; "..." and <id> stand for what varies)
+ *   | faults: seed=4 (WORKBOOK_SEED); generate=0.02 (WORKBOOK_P_GENERATE), ...
+ *   | STARTED: new workflow <id>
+ *   | batch 1: generated 100 users (attempt 1)
+ *   | batch 1: wrote 100 rows (attempt 1, analyzed_at 2026-11-23T00:52:50.312Z)
+ *   | [fault] FAILING at insert-after-write seed=4 attempt=1 draw=1 p=0.4
+ *   | batch 1: wrote 100 rows (attempt 2, analyzed_at 2026-11-23T00:52:50.312Z)
+ *   | [fault] CRASHING at crash-after-write seed=4 attempt=1 draw=7 p=0.1
+ *   | RECOVERED: workflow <id> (execution attempt 2): launch() found it PENDING with its process gone
+ *   | RESUMING at batch 8: batches 1-7 are replayed from their checkpoints, not run again; ...
+ *   | batch 8: wrote 100 rows (attempt 1, analyzed_at 2026-11-23T00:52:51.176Z)
+ *   | rows stored                      1800
+ *   | duplicates from step retries      700   same analyzed_at: a failed insert step's retry wrote again
+ *   | duplicates from crashed runs      100   another analyzed_at: a run died after a write, before its checkpoint
+ *   | unique users (window function)   1000
+ *   | RESULT: {"workflowID":"<id>","how":"recovered","attempt":2,"seed":4,"rows":1800,...,"unique":1000}
+ *   A failed insert's retry writes its batch again (same analyzed_at); the crash after batch 8's
+ *   write makes the recovered run write batch 8 again (another analyzed_at).
  *
  * Why the count is exact
  *     WITH ranked AS (SELECT id, ROW_NUMBER() OVER (PARTITION BY id, workflow_id
@@ -73,6 +73,7 @@
  */
 import { DBOS, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
 import { faultsOrExit, runLesson } from '../lib/lesson.js';
+import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const APP = 'ex6';
 const BATCHES = 10;
@@ -180,4 +181,4 @@ await runLesson(APP, async (recovery) => {
   console.log(`duplicates from crashed runs    ${String(c.crashDuplicates).padStart(5)}   another analyzed_at: a run died after a write, before its checkpoint`);
   console.log(`unique users (window function)  ${String(c.unique).padStart(5)}`);
   console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, how, attempt: row?.recoveryAttempts, seed: faults.seed, ...c })}`);
-});
+}, { flags: DATABASE_FLAGS });

@@ -19,9 +19,27 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.WORKBOOK_DATA_DIR ? resolve(env.WORKBOOK_DATA_DIR) : join(PROJECT_ROOT, 'data');
 }
 
+/**
+ * PostgreSQL's reserved key words (pg_get_keywords() catcode R and T, PostgreSQL 18): an
+ * application's schema cannot be named by one unquoted (CREATE SCHEMA check fails), so such an
+ * application name is refused here, with the fix, before anything is created.
+ */
+export const RESERVED_SQL_WORDS = new Set(('all analyse analyze and any array as asc asymmetric authorization binary both case cast check ' +
+  'collate collation column concurrently constraint create cross current_catalog current_date current_role current_schema ' +
+  'current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign ' +
+  'freeze from full grant group having ilike in initially inner intersect into is isnull join lateral leading left like limit ' +
+  'localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references ' +
+  'returning right select session_user similar some symmetric system_user table tablesample then to trailing true union ' +
+  'unique user using variadic verbose when where window with').split(' '));
+
 export function checkAppName(name: string): string {
   if (!/^[a-z][a-z0-9_]{0,40}$/.test(name)) {
     throw new ConfigError(`Application name "${name}" is not usable: use lower-case letters, digits and _ (it names a file and a schema), e.g. "ex1".`);
+  }
+  if (RESERVED_SQL_WORDS.has(name) || name === 'dbos' || name === 'public' || name === 'information_schema' || name.startsWith('pg_')) {
+    const why = RESERVED_SQL_WORDS.has(name) ? 'a reserved word of SQL' : name === 'dbos' ? "the schema of the system tables" : 'a schema PostgreSQL keeps for itself';
+    throw new ConfigError(`Application name "${name}" is not usable: it names the application's PostgreSQL schema, and "${name}" is ${why}. ` +
+      `Choose another name, e.g. "${name}_app".`);
   }
   return name;
 }

@@ -1,6 +1,6 @@
 // The heart of the engine: start a workflow (idempotent by id), run or replay each step by its
 // function id, record outcomes, and take over a workflow whose owner died. Promises 1 to 6 of
-// DESIGN.md live here; each is named where it is kept.
+// docs/DESIGN.md live here; each is named where it is kept.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contextStore, currentContext, type WorkflowContext } from './context.js';

@@ -61,6 +61,9 @@ function say(line: string): void {
   writeSync(2, line + '\n');
 }
 
+/** Every fault site a Faults of this process declared: WORKBOOK_P_<SITE> for any other is a typo (lib/lesson-input.ts). */
+export const declaredSites = new Set<string>();
+
 export class Faults {
   readonly seed: number;
   private readonly p = new Map<string, number>();
@@ -70,6 +73,7 @@ export class Faults {
   constructor(sites: Record<string, number>, env: NodeJS.ProcessEnv = process.env, defaultSeed = 1) {
     this.seed = parseSeed(env, defaultSeed);
     for (const [site, dflt] of Object.entries(sites)) {
+      declaredSites.add(site);
       this.p.set(site, parseProbability(siteEnvName(site), env[siteEnvName(site)], dflt));
     }
   }
@@ -115,8 +119,20 @@ export class Faults {
   }
 }
 
-/** process.abort(), with core files switched off first so a crash loop leaves no core dumps behind. */
+/**
+ * A real crash: the process dies by SIGABRT at once (exit status 134 in a shell), running no exit
+ * handler, no finally, no further line of JavaScript, as process.abort() does. Core files are
+ * switched off first so a crash loop leaves no core dumps behind. process.abort() also prints ~15
+ * lines of Node's native and JavaScript stack trace, noise under the lesson's own `[fault]` line:
+ * it is used only when WORKBOOK_TRACE=1 asks for that trace; otherwise the process sends itself
+ * SIGABRT, the same death without the trace (process.abort() stays the fallback).
+ */
 export function crashNow(): never {
   spawnSync('prlimit', ['--pid', String(process.pid), '--core=0'], { stdio: 'ignore' });
+  if (process.env.WORKBOOK_TRACE !== '1') {
+    process.kill(process.pid, 'SIGABRT');
+    // A signal sent to itself is delivered before kill() returns; wait without running any JavaScript just in case.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  }
   process.abort();
 }

@@ -9,6 +9,8 @@ import { DBOS, type RecoveryReport } from './dbos.js';
 import type { WorkflowHandle } from './engine.js';
 import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError } from './errors.js';
 import { Faults } from './faults.js';
+import { checkLessonArgs, DATABASE_FLAGS, type LessonFlag, unknownVariables } from './lesson-input.js';
+import { log } from './log.js';
 import { isUnfinished, UNFINISHED } from './storage/types.js';
 
 export const EXIT_FAILED = 1;
@@ -18,10 +20,20 @@ export function isBadInput(err: unknown): boolean {
   return err instanceof ConfigError || err instanceof DatabaseUrlError || err instanceof DatabaseConnectionError;
 }
 
+/** The flags of a lesson that finds or resumes its workflow (findOrStart): the database's, and --resume <id>. */
+export const RESUMING_FLAGS: LessonFlag[] = [...DATABASE_FLAGS, { flag: '--resume', value: '<id>', help: 'resume that workflow on purpose' }];
+
+export interface LessonOptions {
+  /** the command-line flags it takes; anything else is refused with exit 2 (unset: not checked) */
+  flags?: LessonFlag[];
+}
+
 /** Runs `lesson` with the engine launched for application `name`; never leaves the process hanging. */
-export async function runLesson(name: string, lesson: (recovery: RecoveryReport) => Promise<number | void>): Promise<void> {
+export async function runLesson(name: string, lesson: (recovery: RecoveryReport) => Promise<number | void>, options: LessonOptions = {}): Promise<void> {
   let code = 0;
   try {
+    if (options.flags) checkLessonArgs(name, options.flags);
+    for (const warning of unknownVariables(name)) log.warn(warning);
     DBOS.setConfig({ name });
     const recovery = await DBOS.launch();
     code = (await lesson(recovery)) ?? 0;
@@ -67,6 +79,10 @@ export function findSettings(argv = process.argv, env = process.env): { resumeID
 export async function findOrStart<R>(app: string, name: string, recovery: RecoveryReport, start: () => Promise<WorkflowHandle<R>>): Promise<Found<R>> {
   const { resumeID, waitMs } = findSettings();
   if (resumeID) {
+    if (!(await DBOS.getWorkflowStatus(resumeID))) {
+      throw new ConfigError(`--resume ${resumeID}: there is no workflow with that id in ${app}'s database. ` +
+        `List them with npm run wf -- list --app ${app} (with the WORKBOOK_DB or DATABASE_URL of the run that made it).`);
+    }
     console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
     return { handle: await DBOS.resumeWorkflow<R>(resumeID), how: 'resumed' };
   }

@@ -3,7 +3,8 @@
  * =====================================================================
  *
  * Commands (named as DBOS's CLI, `dbos workflow list|get|steps|resume|cancel`)
- *   list [--status S,S] [--name N] [--since 10m|2h|1d|ISO] [--limit 20]   newest first, a table
+ *   list [--status S,S] [--name N] [--since 10m|2h|1d|ISO] [--limit 20] [--children]
+ *                   newest first, a table; top-level workflows only, unless --children
  *   get <id>        status, inputs, output or error, executions, times
  *   steps <id>      each function id: name, run, outcome, attempts, time; then a timeline that shows
  *                   which run of the process (the first, each recovery) recorded what
@@ -17,7 +18,9 @@
  *   WORKBOOK_DB=pg npm run wf -- list --app ex6   embedded PostgreSQL (--app filters by application)
  *   DATABASE_URL=postgres://... npm run wf -- list
  *   WORKBOOK_SQLITE_FILE=path npm run wf -- list
- * It opens the database without recovering anything: looking never runs a workflow.
+ * It opens the database without recovering anything: looking never runs a workflow. Everything it
+ * prints from the database goes through printable() (lib/printable.ts): a control character in an
+ * id, a name, an input or an error is shown as an escape (\x1b, \n), never sent to the terminal.
  *
  * Exit 0: done. 1: the database failed. 2: bad input (unknown command, id, option: the message
  * says the fix).
@@ -31,11 +34,12 @@ import { checkAppName, databaseFromEnv } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { describeExecutions, formatMs, renderTimeline } from '../lib/harness/timeline.js';
 import { isBadInput } from '../lib/lesson.js';
+import { printable, printableJson, printableRow } from '../lib/printable.js';
 import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { isUnfinished, UNFINISHED, WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
-const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--json] [--pg|--sqlite]`;
+const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--children] [--json] [--pg|--sqlite]`;
 const STATUSES: readonly WorkflowStatusValue[] = WORKFLOW_STATUSES;
 const COMMANDS = ['list', 'get', 'steps', 'resume', 'cancel'];
 
@@ -59,17 +63,17 @@ function parseStatus(raw: string): WorkflowStatusValue[] {
   });
 }
 
-/** The recorded error's message and each attempt's error (an exhausted retry keeps them all). */
+/** The recorded error's message and each attempt's error (an exhausted retry keeps them all), printable. */
 function errorLines(text: string): string[] {
   const rec = JSON.parse(text) as RecordedError;
-  if (!rec.errors?.length) return [`${rec.name}: ${rec.message}`];
-  return [`${rec.name}: ${rec.message.split(' Previous errors:')[0]}`, ...rec.errors.map((e, i) => `  attempt ${i + 1}: ${e.name}: ${e.message}`)];
+  if (!rec.errors?.length) return [printable(`${rec.name}: ${rec.message}`)];
+  return [`${rec.name}: ${rec.message.split(' Previous errors:')[0]}`, ...rec.errors.map((e, i) => `  attempt ${i + 1}: ${e.name}: ${e.message}`)].map(printable);
 }
 
 async function mustGet(sys: SystemDatabase, id: string | undefined, command: string): Promise<WorkflowRow> {
   if (!id) throw new ConfigError(`wf ${command} needs a workflow id: npm run wf -- ${command} <id> (npm run wf -- list shows them).`);
   const row = await sys.getWorkflow(id);
-  if (!row) throw new ConfigError(`no workflow with id ${id} in ${sys.description}. Check the id and the database (npm run wf -- list shows the ids; --app picks the application).`);
+  if (!row) throw new ConfigError(`no workflow with id ${printable(id)} in ${sys.description}. Check the id and the database (npm run wf -- list shows the ids; --app picks the application).`);
   return row;
 }
 
@@ -77,35 +81,56 @@ function workflowJson(w: WorkflowRow) {
   return { ...w, inputs: deserialize(w.inputs), output: deserialize(w.output), error: w.error === null ? null : deserializeError(w.error).message };
 }
 
-type Opts = { app?: string; status?: string; name?: string; since?: string; limit?: string; json?: boolean };
+type Opts = { app?: string; status?: string; name?: string; since?: string; limit?: string; json?: boolean; children?: boolean };
+/** The command line of another wf command on the same database: `again('steps', id)` (the --app and --pg it needs too). */
+type Again = (command: string, id: string) => string;
 /** Where a command prints (stdout for the CLI, an array in the tests). */
 type Out = (text: string) => void;
 
 async function list(sys: SystemDatabase, o: Opts, out: Out): Promise<void> {
   const limit = o.limit === undefined ? 20 : Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`--limit ${o.limit} is not a whole number >= 1.`);
-  const rows = await sys.listWorkflows({
+  const filter = {
     status: o.status ? parseStatus(o.status) : undefined, workflowName: o.name, applicationID: o.app,
-    startTime: o.since ? parseSince(o.since) : undefined, sortDesc: true, limit,
-  });
-  if (o.json) return void out(JSON.stringify(rows.map(workflowJson), null, 2));
+    startTime: o.since ? parseSince(o.since) : undefined, sortDesc: true,
+  };
+  // Top-level workflows only, unless --children: ex5's 10 batch workflows would fill the list and hide their parent.
+  const rows: WorkflowRow[] = [];
+  let hidden = 0;
+  const page = Math.max(100, limit * 4);
+  for (let offset = 0; rows.length < limit; offset += page) {
+    const got = await sys.listWorkflows({ ...filter, limit: page, offset });
+    for (const w of got) {
+      if (!o.children && w.parentWorkflowID) hidden++;
+      else if (rows.length < limit) rows.push(w);
+    }
+    if (got.length < page) break;
+  }
+  if (o.json) return void out(printableJson(rows.map(workflowJson)));
   const t = table(['workflow id', 'name', 'status', 'executions', 'created', 'took']);
-  for (const w of rows) {
+  for (const w of rows.map(printableRow)) {
     const done = !isUnfinished(w.status);
     t.push([w.workflowID, w.name, w.status, w.recoveryAttempts, time(w.createdAt), done ? formatMs(w.updatedAt - w.createdAt) : '-']);
   }
   out(rows.length ? t.toString() : 'no workflows match.');
   if (rows.length === limit) out(`(the newest ${limit}; --limit shows more)`);
+  if (hidden) out(`(${hidden} child workflow${hidden === 1 ? '' : 's'} not shown: --children lists them too)`);
 }
 
-async function get(sys: SystemDatabase, id: string | undefined, o: Opts, out: Out): Promise<void> {
-  const w = await mustGet(sys, id, 'get');
-  const ops = await sys.loadOperations(w.workflowID);
-  if (o.json) return void out(JSON.stringify({ ...workflowJson(w), steps: ops.length }, null, 2));
+async function get(sys: SystemDatabase, id: string | undefined, o: Opts, out: Out, again: Again): Promise<void> {
+  const raw = await mustGet(sys, id, 'get');
+  const ops = await sys.loadOperations(raw.workflowID);
+  if (o.json) return void out(printableJson({ ...workflowJson(raw), steps: ops.length }));
+  const w = printableRow(raw);
+  // recovery_attempts counts the executions since the workflow was created or last resumed: a resume
+  // sets it to 0. A step recorded by a later run than that count shows executions before a resume.
+  const before = Math.max(0, ...ops.map((s) => s.executionAttempt ?? 0));
+  const executions = `${w.recoveryAttempts} (recovery_attempts: ${describeExecutions(w.recoveryAttempts)}; counted since it was created or last ` +
+    `resumed, a resume starts it again${before > w.recoveryAttempts ? `; it ran at least ${before} times before its last resume` : ''})`;
   const lines: [string, string][] = [
     ['workflow', w.workflowID], ['name', w.name], ['status', w.status],
     ['application', `${w.applicationID ?? '?'} (version ${w.applicationVersion ?? '?'})`],
-    ['executions', `${w.recoveryAttempts} (recovery_attempts: ${describeExecutions(w.recoveryAttempts)})`],
+    ['executions', executions],
     ['inputs', clip(w.inputs ?? 'none', 200)],
   ];
   if (w.status === 'SUCCESS') lines.push(['output', clip(w.output ?? 'none (undefined)', 200)]);
@@ -114,16 +139,18 @@ async function get(sys: SystemDatabase, id: string | undefined, o: Opts, out: Ou
   if (!isUnfinished(w.status)) lines.push(['took', formatMs(w.updatedAt - w.createdAt)]);
   lines.push(['executor', w.executorID ?? 'none']);
   if (w.parentWorkflowID) lines.push(['parent', w.parentWorkflowID]);
-  lines.push(['steps', `${ops.length} recorded (npm run wf -- steps ${w.workflowID})`]);
+  lines.push(['steps', `${ops.length} recorded (${again('steps', raw.workflowID)})`]);
   for (const [k, v] of lines) out(`${k.padEnd(12)} ${v}`);
 }
 
 async function steps(sys: SystemDatabase, id: string | undefined, o: Opts, out: Out): Promise<void> {
-  const w = await mustGet(sys, id, 'steps');
-  const ops = await sys.loadOperations(w.workflowID);
+  const raw = await mustGet(sys, id, 'steps');
+  const rawOps = await sys.loadOperations(raw.workflowID);
   if (o.json) {
-    return void out(JSON.stringify(ops.map((s) => ({ ...s, output: deserialize(s.output), error: s.error === null ? null : errorLines(s.error) })), null, 2));
+    return void out(printableJson(rawOps.map((s) => ({ ...s, output: deserialize(s.output), error: s.error === null ? null : errorLines(s.error) }))));
   }
+  const w = printableRow(raw);
+  const ops = rawOps.map((s) => ({ ...printableRow(s), error: s.error }));
   out(`workflow ${w.workflowID} (${w.name}): ${w.status}`);
   const t = table(['#', 'step', 'run', 'outcome', 'attempts', 'took']);
   for (const s of ops) {
@@ -142,31 +169,33 @@ async function steps(sys: SystemDatabase, id: string | undefined, o: Opts, out: 
   for (const l of renderTimeline(w, ops)) out(l);
 }
 
-async function resume(sys: SystemDatabase, id: string | undefined, out: Out): Promise<void> {
-  const w = await mustGet(sys, id, 'resume');
+async function resume(sys: SystemDatabase, id: string | undefined, out: Out, again: Again): Promise<void> {
+  const raw = await mustGet(sys, id, 'resume');
+  const w = { ...raw, workflowID: printable(raw.workflowID), applicationID: raw.applicationID && printable(raw.applicationID) };
   if (isUnfinished(w.status)) {
     return void out(`workflow ${w.workflowID} is already ${w.status}: its application recovers it at its next start (if its process is gone).`);
   }
   if (w.status !== 'CANCELLED' && w.status !== 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
     throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): resume runs a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED workflow again; a finished one has nothing left to run.`);
   }
-  if (!(await sys.setStatus(w.workflowID, 'PENDING', [w.status], { now: Date.now(), resetAttempts: true }))) {
-    throw new ConfigError(`workflow ${w.workflowID} changed while we looked (it is no longer ${w.status}): run npm run wf -- get ${w.workflowID} and try again.`);
+  if (!(await sys.setStatus(raw.workflowID, 'PENDING', [w.status], { now: Date.now(), resetAttempts: true }))) {
+    throw new ConfigError(`workflow ${w.workflowID} changed while we looked (it is no longer ${w.status}): run ${again('get', raw.workflowID)} and try again.`);
   }
   out(`workflow ${w.workflowID} is PENDING again (was ${w.status}), its recovery count reset to 0. ` +
-    `Its application (${w.applicationID}) runs it at its next start: DBOS.launch() recovers it, replaying its ${(await sys.loadOperations(w.workflowID)).length} recorded step(s).`);
+    `Its application (${w.applicationID}) runs it at its next start: DBOS.launch() recovers it, replaying its ${(await sys.loadOperations(raw.workflowID)).length} recorded step(s).`);
 }
 
-async function cancel(sys: SystemDatabase, id: string | undefined, out: Out): Promise<void> {
-  const w = await mustGet(sys, id, 'cancel');
+async function cancel(sys: SystemDatabase, id: string | undefined, out: Out, again: Again): Promise<void> {
+  const raw = await mustGet(sys, id, 'cancel');
+  const w = { ...raw, workflowID: printable(raw.workflowID) };
   if (w.status === 'CANCELLED') return void out(`workflow ${w.workflowID} is already CANCELLED.`);
   if (!isUnfinished(w.status)) {
     throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): there is nothing to cancel. Cancel works on PENDING or ENQUEUED workflows.`);
   }
-  if (!(await sys.setStatus(w.workflowID, 'CANCELLED', UNFINISHED, { now: Date.now() }))) {
-    throw new ConfigError(`workflow ${w.workflowID} finished while we looked: there is nothing to cancel now (npm run wf -- get ${w.workflowID}).`);
+  if (!(await sys.setStatus(raw.workflowID, 'CANCELLED', UNFINISHED, { now: Date.now() }))) {
+    throw new ConfigError(`workflow ${w.workflowID} finished while we looked: there is nothing to cancel now (${again('get', raw.workflowID)}).`);
   }
-  out(`workflow ${w.workflowID} is CANCELLED: a process running it stops at its next step, and recovery leaves it alone. npm run wf -- resume ${w.workflowID} runs it again.`);
+  out(`workflow ${w.workflowID} is CANCELLED: a process running it stops at its next step, and recovery leaves it alone. ${again('resume', raw.workflowID)} runs it again.`);
 }
 
 /**
@@ -190,7 +219,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<vo
     allowPositionals: true,
     options: {
       app: { type: 'string' }, status: { type: 'string' }, name: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' },
-      json: { type: 'boolean' }, pg: { type: 'boolean' }, sqlite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, children: { type: 'boolean' }, pg: { type: 'boolean' }, sqlite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, id, ...extra] = positionals;
@@ -211,13 +240,15 @@ async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<vo
   if (choice.kind === 'embedded-postgres' && !existsSync(`${choice.dir}/PG_VERSION`)) {
     throw new ConfigError(`there is no embedded PostgreSQL in ${choice.dir} yet: run an experiment with WORKBOOK_DB=pg first, or set DATABASE_URL to your server.`);
   }
+  const again: Again = (cmd, wid) => `npm run wf -- ${cmd} ${/^[\w.:@+-]+$/.test(wid) ? wid : `'${printable(wid).replace(/'/g, `'\\''`)}'`}` +
+    `${o.app ? ` --app ${o.app}` : ''}${o.pg ? ' --pg' : o.sqlite ? ' --sqlite' : ''}`;
   // Opened directly, not through DBOS.launch(): that would recover (run) the application's PENDING workflows.
   await withDatabase(choice, o.app ?? 'public', `workbook-wf-${process.pid}`, async (db) => {
     if (command === 'list') await list(db, o, out);
-    else if (command === 'get') await get(db, id, o, out);
+    else if (command === 'get') await get(db, id, o, out, again);
     else if (command === 'steps') await steps(db, id, o, out);
-    else if (command === 'resume') await resume(db, id, out);
-    else await cancel(db, id, out);
+    else if (command === 'resume') await resume(db, id, out, again);
+    else await cancel(db, id, out, again);
   });
 }
 

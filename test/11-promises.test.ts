@@ -1,4 +1,4 @@
-// DESIGN.md promises 1 to 6 and 8, on both databases, in one process. A "crash" here is made the
+// docs/DESIGN.md promises 1 to 6 and 8, on both databases, in one process. A "crash" here is made the
 // way a dead process leaves things: the workflow row back to PENDING, owned by an executor that no
 // longer exists, and (for promise 3) the last outcome never recorded. The real crashes, with real
 // processes, are in 40-crash-recovery.test.ts.

@@ -1,6 +1,6 @@
 // ex5 on both databases: 1,000 users (counted by the lesson and read back from the database), and a
 // --cpu-prof run whose text summary tells engine frames from lesson frames.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
 import { DATABASES, freshDatabase, queryDatabase, resultOf, runScript, tempDir } from './helpers.js';
@@ -41,6 +41,12 @@ for (const kind of DATABASES) {
       const dir = /^PROFILE: (.*)$/m.exec(r.stdout)?.[1];
       expect(dir).toMatch(/\/cpu-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-ex5$/);
       expect(readdirSync(dir!).filter((f) => f.endsWith('.cpuprofile')).length).toBeGreaterThan(0);
+      // The main thread's profile, named by its path, holds the lesson's and the engine's frames (the other thread is tsx's loader).
+      const main = /^the lesson's thread \(thread 0; the other is tsx's module loader\): (.*\.cpuprofile)$/m.exec(r.stdout)?.[1];
+      expect(main, r.stdout).toBeDefined();
+      const urls = new Set((JSON.parse(readFileSync(main!, 'utf8')) as { nodes: { callFrame: { url: string } }[] }).nodes.map((n) => n.callFrame.url));
+      expect([...urls].some((u) => u.endsWith('experiments/ex5.ts'))).toBe(true);
+      expect([...urls].some((u) => u.endsWith('lib/engine.ts'))).toBe(true);
 
       const s = await runScript('scripts/cpuprofile-summary.ts', {}, { args: [dir!] });
       expect(s.code, s.stderr).toBe(0);

@@ -7,6 +7,7 @@ import { DBOS } from '../lib/index.js';
 import { runChild, type ChildJob } from '../lib/harness/index.js';
 import { renderTimeline } from '../lib/harness/timeline.js';
 import type { OperationRow, WorkflowRow } from '../lib/storage/types.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { wf as wfCommand } from '../scripts/wf.js';
 import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
 
@@ -22,6 +23,14 @@ const flaky = DBOS.registerStep(async function flaky() {
 const greet = DBOS.registerWorkflow(async function greet(name: string) {
   return [await hello(name), await flaky()];
 });
+/** A parent of three child workflows (as ex5's main workflow and its batches). */
+const family = DBOS.registerWorkflow(async function family() {
+  const out: string[] = [];
+  for (const name of ['x', 'y', 'z']) out.push(...(await (await DBOS.startWorkflow(greet)(name)).getResult()));
+  return out;
+});
+/** What an application (or anyone who can write the tables) may put in a row: escape sequences and newlines. */
+const EVIL_ID = 'evil\x1b[2J\x1b]0;owned\x07\nstatus       CANCELLED';
 
 for (const kind of DATABASES) {
   describe(`${kind}: npm run wf`, () => {
@@ -55,15 +64,21 @@ for (const kind of DATABASES) {
       await DBOS.startWorkflow(greet, { workflowID: 'retried' })('bob').then((h) => h.getResult());
       failuresLeft = 3;
       await DBOS.startWorkflow(greet, { workflowID: 'doomed' })('cy').then((h) => h.getResult()).catch(() => undefined);
+      failuresLeft = 0;
+      await DBOS.startWorkflow(family, { workflowID: 'family' })().then((h) => h.getResult());
       await DBOS.shutdown();
+      await withDatabase(fresh.choice, APP, 'test-evil', (db) => db.insertWorkflow({
+        workflowID: EVIL_ID, name: 'name\x1b[31m\u009b2J', inputs: '["\\u001b]0;title\\u0007", "\\u202egnp.exe"]', executorID: 'nobody',
+        applicationID: APP, applicationVersion: '1', parentWorkflowID: null, now: Date.now() - 86_400_000,
+      }));
       expect((await order('recovered', 'run')).signal).toBe('SIGABRT');
       expect((await order('recovered', 'recover', false)).code).toBe(0);
       expect((await order('crashed', 'run')).signal).toBe('SIGABRT');
     });
 
     it('list: every workflow, newest first, as a table; filters by status, name, time; --limit', async () => {
-      const all = await json('list');
-      expect(all.map((w: WorkflowRow) => w.workflowID).sort()).toEqual(['crashed', 'doomed', 'ok-1', 'recovered', 'retried']);
+      const all = (await json('list')).filter((w: WorkflowRow) => w.workflowID !== EVIL_ID);
+      expect(all.map((w: WorkflowRow) => w.workflowID).sort()).toEqual(['crashed', 'doomed', 'family', 'ok-1', 'recovered', 'retried']);
       const created = all.map((w: WorkflowRow) => w.createdAt);
       expect(created).toEqual([...created].sort((a, b) => b - a));
       const table = await cli('list'); // the real command, once
@@ -71,14 +86,41 @@ for (const kind of DATABASES) {
       expect(table.stdout).toMatch(/workflow id .*name .*status .*executions/);
       expect(table.stdout).toMatch(/│ recovered +│ order +│ SUCCESS +│ 2 /);
       expect(table.stdout).toMatch(/│ crashed +│ order +│ PENDING +│ 1 /);
-      const ids = async (...f: string[]) => (await json('list', ...f)).map((w: WorkflowRow) => w.workflowID).sort();
+      const ids = async (...f: string[]) => (await json('list', ...f)).map((w: WorkflowRow) => w.workflowID).filter((id: string) => id !== EVIL_ID).sort();
       expect(await ids('--status', 'error')).toEqual(['doomed']);
       expect(await ids('--status', 'PENDING,CANCELLED')).toEqual(['crashed']);
       expect(await ids('--name', 'order')).toEqual(['crashed', 'recovered']);
-      expect(await ids('--since', '1d')).toHaveLength(5);
+      expect(await ids('--since', '1h')).toHaveLength(6);
       expect(await ids('--since', '2999-01-01')).toEqual([]);
       expect(await ids('--limit', '2')).toHaveLength(2);
       expect((await wf('list', '--since', '2999-01-01')).stdout).toMatch(/no workflows match/);
+    });
+
+    it('list: top-level workflows fill --limit, their children only with --children', async () => {
+      // family's three children are the newest rows: without the filter they would fill --limit 3 and hide it
+      const top = await wf('list', '--limit', '3');
+      expect(top.stdout).toMatch(/│ family +│ family +│ SUCCESS/);
+      expect(top.stdout).not.toMatch(/family-\d/);
+      expect(top.stdout).toMatch(/\(3 child workflows not shown: --children lists them too\)/);
+      const all = (await json('list', '--children')).map((w: WorkflowRow) => w.workflowID);
+      expect(all.filter((id: string) => id.startsWith('family-'))).toHaveLength(3);
+      expect(all).toContain('family');
+    });
+
+    it('prints nothing from the database raw: escape sequences and newlines are shown escaped', async () => {
+      const outputs = [await wf('list'), await wf('list', '--json'), await wf('get', EVIL_ID), await wf('get', EVIL_ID, '--json'),
+        await wf('steps', EVIL_ID), await wf('cancel', EVIL_ID), await wf('resume', EVIL_ID), await cli('get', EVIL_ID)];
+      for (const r of outputs) {
+        expect(r.code, r.stderr).toBe(0);
+        const text = r.stdout + r.stderr;
+        expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/); // no control character but the lines' own \n
+        expect(text).not.toMatch(/^status +CANCELLED/m); // the id's newline did not forge a line
+      }
+      const get = outputs[2].stdout;
+      expect(get).toContain('workflow     evil\\x1b[2J\\x1b]0;owned\\x07\\nstatus       CANCELLED');
+      expect(get).toContain('name         name\\x1b[31m\\x9b2J');
+      expect(JSON.parse(outputs[3].stdout).inputs).toEqual(['\u001b]0;title\u0007', '\u202egnp.exe']); // --json keeps the values, escaped as JSON
+      expect(outputs[5].stdout).toMatch(/npm run wf -- resume 'evil\\x1b.*' --app wftest runs it again/);
     });
 
     it('get: status, inputs, output or error with every attempt, executions, times', async () => {
@@ -87,7 +129,8 @@ for (const kind of DATABASES) {
       expect(ok.stdout).toMatch(/^status +SUCCESS$/m);
       expect(ok.stdout).toMatch(/^inputs +\["ada"\]$/m);
       expect(ok.stdout).toMatch(/^output +\["hello ada","finally"\]$/m);
-      expect(ok.stdout).toMatch(/^executions +1 \(recovery_attempts: the first run\)$/m);
+      expect(ok.stdout).toMatch(/^executions +1 \(recovery_attempts: the first run; counted since it was created or last resumed, a resume starts it again\)$/m);
+      expect(ok.stdout).toMatch(/^steps +2 recorded \(npm run wf -- steps ok-1 --app wftest\)$/m); // a command that works as printed
       const doomed = await wf('get', 'doomed');
       expect(doomed.stdout).toMatch(/^status +ERROR$/m);
       expect(doomed.stdout).toMatch(/^error +MaxStepRetriesError: Step flaky has exceeded its maximum of 3 retries\.$/m);

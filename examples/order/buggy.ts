@@ -10,7 +10,7 @@
  * The bug
  *   chargeCard inserts a charge with a fresh random id. If the process dies after the charge is
  *   written but before the step's outcome is recorded, recovery runs chargeCard again (promise 3
- *   of DESIGN.md: at-least-once) and the customer is charged twice. The workflow's result is the
+ *   of docs/DESIGN.md: at-least-once) and the customer is charged twice. The workflow's result is the
  *   same either way, so only the application's check (exactly one charge per order) can see it.
  *
  * Find it

@@ -65,7 +65,7 @@ export class CrashTestError extends WorkbookError {
       `crash test of ${report.workflowName} (${report.module}, ${report.db}): ${failed.length} of ${report.points.length} crash points failed\n` +
         failed.map((p) => `  ${describePoint(p)}${p.ranTwice.length ? ` (ran twice: ${p.ranTwice.join(', ')})` : ''}:\n${problemLines(p, '    ')}`).join('\n') +
         (report.kept ? `\ndatabases kept for a look: ${report.kept}` : '') +
-        '\nA step that ran twice needs an idempotent side effect (a key that makes the repeat harmless): see DESIGN.md, promise 3.',
+        '\nA step that ran twice needs an idempotent side effect (a key that makes the repeat harmless): see docs/DESIGN.md, promise 3.',
     );
   }
 }

@@ -105,12 +105,24 @@ async function initialise(dir: string): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
+/**
+ * A free local port: the one this data directory's server had last time (kept in `<dir>.port`), so
+ * that a URL printed by pg:url stays right across restarts, unless another program took it.
+ */
+async function portFor(dir: string): Promise<number> {
+  const file = `${dir}.port`;
+  const last = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : 0;
+  const port = (last > 1023 && last < 65536 ? await freePort(last).catch(() => 0) : 0) || (await freePort(0));
+  writeFileSync(file, `${port}\n`);
+  return port;
+}
+
+async function freePort(wanted = 0): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(wanted, '127.0.0.1', () => {
       const port = (srv.address() as { port: number }).port;
       srv.close(() => res(port));
     });
@@ -178,7 +190,7 @@ export async function ensureEmbeddedPostgres(dir: string): Promise<EmbeddedServe
         log.info(`embedded PostgreSQL: initialising ${dir} (first run only)`);
         await initialise(dir);
       }
-      const port = await freePort();
+      const port = await portFor(dir);
       const ids = runAs();
       const { pg_ctl } = await binaries();
       if (isRoot && spawnSync('test', ['-x', pg_ctl], ids).status !== 0) {
@@ -197,8 +209,11 @@ export async function ensureEmbeddedPostgres(dir: string): Promise<EmbeddedServe
     }
     return running;
   });
-  return { adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${result.port}/postgres`, port: result.port, dir };
+  return { adminUrl: adminUrlFor(result.port), port: result.port, dir };
 }
+
+/** The maintenance database of the embedded server listening on `port`. */
+export const adminUrlFor = (port: number): string => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
 
 /** Creates a database on the server unless it exists; safe when two processes race. */
 export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {

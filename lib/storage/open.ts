@@ -1,6 +1,5 @@
 // Opens the system database a DatabaseChoice names, migrated and ready.
 import type { DatabaseChoice } from '../config.js';
-import { log } from '../log.js';
 import { openSqlite } from './sqlite.js';
 import type { SystemDatabase } from './types.js';
 
@@ -21,16 +20,17 @@ export async function openDatabase(choice: DatabaseChoice, appName: string, sess
     db = await openPostgres({ url: choice.url, appSchema: appName, applicationName: sessionName });
   } else {
     const { openPostgres } = await import('./postgres.js');
-    const { ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } = await import('./embedded-pg.js');
-    const server = await ensureEmbeddedPostgres(choice.dir);
+    const { ensureDatabase, ensureEmbeddedPostgres } = await import('./embedded-pg.js');
+    const { onInterrupt, stopUnlessUsed } = await import('./pg-servers.js');
+    // Ctrl-C from here on stops the server too (or says it stays up), instead of leaving it running without a word.
+    const uninstall = onInterrupt(() => stopUnlessUsed(choice.dir, sessionName, (line) => process.stderr.write(`  ${line}\n`)));
+    release = async () => {
+      uninstall();
+      await stopUnlessUsed(choice.dir, sessionName);
+    };
+    const server = await ensureEmbeddedPostgres(choice.dir).catch((err) => (uninstall(), Promise.reject(err)));
     const url = await ensureDatabase(server.adminUrl, choice.database);
     db = await openPostgres({ url, appSchema: appName, applicationName: sessionName });
-    release = async () => {
-      if (process.env.WORKBOOK_PG_KEEP === '1') return;
-      if ((await otherSessions(server.adminUrl, sessionName).catch(() => 1)) > 0) return;
-      await stopEmbeddedPostgres(server.dir);
-      log.info(`embedded PostgreSQL stopped (nobody else uses it; it starts again on the next run, WORKBOOK_PG_KEEP=1 keeps it up)`);
-    };
   }
   try {
     await db.migrate();

@@ -1,4 +1,4 @@
-// The system database, in the words of DESIGN.md.
+// The system database, in the words of docs/DESIGN.md.
 //
 // workflow_status   one row per workflow: its name, inputs (JSON), status and outcome (JSON), who
 //                   runs it (executor_id) and how many times it was executed (recovery_attempts).

@@ -1,7 +1,7 @@
 // One storage interface, two small implementations (sqlite.ts, postgres.ts). A difference between
 // them is a named capability, never an `if (sqlite)` in the engine.
 
-/** The statuses DESIGN.md names, and no others. */
+/** The statuses docs/DESIGN.md names, and no others. */
 export const WORKFLOW_STATUSES = ['PENDING', 'ENQUEUED', 'SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'] as const;
 export type WorkflowStatusValue = (typeof WORKFLOW_STATUSES)[number];
 

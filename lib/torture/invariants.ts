@@ -10,7 +10,7 @@
 //      the recording execution ran the body exactly `attempts` times (its retries), and it is the
 //      one operation_outputs.execution_attempt names;
 //   4. the result equals the crash-free run's result;
-//   5. SQLite PRAGMA integrity_check is ok; every status is one DESIGN.md names; no step row
+//   5. SQLite PRAGMA integrity_check is ok; every status is one docs/DESIGN.md names; no step row
 //      without its workflow.
 import { isDeepStrictEqual } from 'node:util';
 import { WORKFLOW_STATUSES, type OperationRow, type SystemDatabase, type WorkflowRow } from '../storage/types.js';
