@@ -75,15 +75,13 @@ async function beat(at?: 0): Promise<void> {
   await db().upsertExecutor({ executorID: state.executorID, hostname: HOST, pid: process.pid, heartbeatAt: at });
 }
 
-let beating = false;
+let beating: Promise<void> | undefined;
 
 /** The beat on a timer: one at a time (a beat that waits for a database that is away does not pile up). */
 function beatNow(): void {
-  if (beating) return;
-  beating = true;
-  beat()
+  beating ??= beat()
     .catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`))
-    .finally(() => (beating = false));
+    .finally(() => (beating = undefined));
 }
 
 /** A failure at launch that is the database being away (a full disk, a held lock, a refused connection), named with where and the fix. */
@@ -145,6 +143,7 @@ export class DBOS {
     await stopRecoveryLoop();
     await Promise.allSettled([...state.running.values()]);
     clearInterval(heartbeat);
+    await beating;
     // A clean exit: mark this executor dead at once, so nobody waits for its lease.
     await beat(0).catch(() => undefined);
     await state.db.close();
