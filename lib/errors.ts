@@ -171,8 +171,8 @@ export class DatabaseUnavailableError extends WorkbookError {
     super(
       'DB_UNAVAILABLE',
       `The system database was unavailable at ${operation} (${why}); retried for ${(retriedMs / 1000).toFixed(1)} s. ` +
-        'Nothing was recorded by this attempt and no outcome was decided: the workflow stays PENDING and runs again ' +
-        'once the database answers (recovery looks every few seconds). Check that the server is up, the disk has room, ' +
+        'Nothing was recorded by this attempt and no workflow outcome was decided by it: a workflow it was part of stays PENDING ' +
+        'and runs again once the database answers (recovery looks every few seconds). Check that the server is up, the disk has room, ' +
         'and no other process holds a long write lock; WORKBOOK_DB_RETRY_MS sets how long the engine retries.',
       { cause },
     );
