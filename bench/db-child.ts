@@ -22,7 +22,7 @@ const say = (progress: string) => console.log(JSON.stringify({ progress }));
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 // Step 1: the engine and the raw commits on the same database, warmed up (JIT, prepared statements).
-DBOS.setConfig({ name: target.appSchema, database: target.choice, executorLeaseMs: 60_000 });
+DBOS.setConfig({ name: target.appSchema, database: target.choice, executorLeaseMs: 60_000, recoveryIntervalMs: 0 }); // no background recovery: the SQL floor's workflows look orphaned
 await DBOS.launch().catch((err: unknown) => {
   if (!isBadInput(err)) throw err;
   // A database that cannot be used as given (a wrong password, a server that is down): the message and the fix, no stack.
