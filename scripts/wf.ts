@@ -195,7 +195,7 @@ async function cancel(sys: SystemDatabase, id: string | undefined, out: Out, aga
   if (!(await sys.setStatus(raw.workflowID, 'CANCELLED', UNFINISHED, { now: Date.now() }))) {
     throw new ConfigError(`workflow ${w.workflowID} finished while we looked: there is nothing to cancel now (${again('get', raw.workflowID)}).`);
   }
-  out(`workflow ${w.workflowID} is CANCELLED: a process running it stops at its next step, and recovery leaves it alone. ${again('resume', raw.workflowID)} runs it again.`);
+  out(`workflow ${w.workflowID} is CANCELLED: a process running it starts no further step (a step already running finishes, but its outcome is not recorded and it runs again on resume), and recovery leaves it alone. ${again('resume', raw.workflowID)} runs it again.`);
 }
 
 /**
