@@ -118,9 +118,9 @@ export function sqliteTarget(): ChaosTarget {
       };
     },
     async inject(fault, draw, dir) {
-      if (fault === 'lock') return holdSqliteLock(join(dir, 'chaos.db'), SQLITE_BUSY_MS + draw(1000, 6000));
+      if (fault === 'lock') return holdSqliteLock(join(dir, 'chaos.db'), SQLITE_BUSY_MS + draw(500, 2500));
       if (!canFill) return 'disk-full skipped (no small disk)';
-      return fillDisk(dir, draw(1000, 3000));
+      return fillDisk(dir, draw(200, 1500));
     },
     async close() {
       unmount?.();
