@@ -26,6 +26,8 @@ export interface WorkflowContext {
   cancelled: boolean;
   /** set when a write of this execution was refused: another execution owns the workflow, or it was cancelled */
   fenced?: boolean;
+  /** set when the system database stayed away past the retries: this execution stops without an outcome, the workflow stays PENDING */
+  databaseLost?: Error;
   /** set while a step's function runs: steps called inside it are plain calls */
   step?: StepStatus;
 }

@@ -4,11 +4,13 @@
 import { checkAppName, databaseFromEnv, type DatabaseChoice } from './config.js';
 import { currentContext, type StepStatus } from './context.js';
 import { claim, runStep, startWorkflow, takeOverIfOrphaned, WorkflowHandle } from './engine.js';
-import { ConfigError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
+import { ConfigError, DamagedRowError, DatabaseConnectionError, WorkbookError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
+import { recoverPending, startRecoveryLoop, stopRecoveryLoop } from './recovery.js';
+import { isTransientDatabaseError } from './storage/transient.js';
 import { log } from './log.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
-import { db, HOST, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
+import { db, HOST, state, type AnyFn, type WorkflowRegistration } from './state.js';
 import { openDatabase } from './storage/open.js';
 import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
 
@@ -21,6 +23,8 @@ export interface EngineConfig {
   applicationVersion?: string;
   /** an executor whose heartbeat is older than this is taken for dead, in ms (default 10000) */
   executorLeaseMs?: number;
+  /** how often a running process looks for PENDING workflows whose owner is gone, in ms (default min(3000, lease/2); 0: only at launch) */
+  recoveryIntervalMs?: number;
 }
 
 export interface WorkflowConfig {
@@ -30,12 +34,13 @@ export interface WorkflowConfig {
   maxRecoveryAttempts?: number;
 }
 
-/** What launch() found: recovered here, parked as dead letters, left to a live owner, or unknown. */
+/** What launch() found: recovered here, parked as dead letters, left to a live owner, unknown, or damaged (left alone). */
 export interface RecoveryReport {
   recovered: WorkflowHandle<unknown>[];
   parked: string[];
   ownedElsewhere: string[];
   unknown: WorkflowNotRegisteredError[];
+  damaged: DamagedRowError[];
 }
 
 export interface StepInfo {
@@ -65,9 +70,29 @@ function registrationOf(fn: AnyFn): WorkflowRegistration {
   return reg;
 }
 
-/** This executor's heartbeat; 0 marks it dead at once (a clean exit). */
-async function beat(at = Date.now()): Promise<void> {
+/** This executor's heartbeat, stamped by the database's clock; 0 marks it dead at once (a clean exit). */
+async function beat(at?: 0): Promise<void> {
   await db().upsertExecutor({ executorID: state.executorID, hostname: HOST, pid: process.pid, heartbeatAt: at });
+}
+
+let beating: Promise<void> | undefined;
+
+/** The beat on a timer: one at a time (a beat that waits for a database that is away does not pile up). */
+function beatNow(): void {
+  beating ??= beat()
+    .catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`))
+    .finally(() => (beating = undefined));
+}
+
+/** A failure at launch that is the database being away (a full disk, a held lock, a refused connection), named with where and the fix. */
+function launchError(where: string, err: unknown): unknown {
+  if (err instanceof WorkbookError || !isTransientDatabaseError(err)) return err;
+  const msg = (err as Error).message;
+  const full = /FULL|disk full|No space/i.test(`${(err as { code?: string }).code} ${msg}`);
+  const fix = full
+    ? 'Free some space on the disk that holds the database (or point WORKBOOK_SQLITE_FILE / DATABASE_URL elsewhere), then start again: nothing committed was lost.'
+    : 'Check that the server is up and that no other process holds a long write lock, then start again.';
+  return new DatabaseConnectionError(where, full ? `the disk is full (${msg})` : msg, fix, err);
 }
 
 export class DBOS {
@@ -83,48 +108,42 @@ export class DBOS {
     if (state.db) throw new ConfigError('DBOS.launch() was already called: call DBOS.shutdown() first to launch again.');
     if (!config) throw new ConfigError('Call DBOS.setConfig({ name: "ex1" }) before DBOS.launch().');
     const choice = config.database ?? databaseFromEnv(config.name);
-    const opened = await openDatabase(choice, config.name, `workbook-${state.executorID}`);
+    const opened = await openDatabase(choice, config.name, `workbook-${state.executorID}`).catch((err) => {
+      throw launchError(choice.kind === 'sqlite' ? `SQLite file ${choice.file}` : 'PostgreSQL', err);
+    });
     state.db = opened.db;
     releaseDatabase = opened.release;
     state.appName = config.name;
     state.applicationVersion = config.applicationVersion ?? '1';
     state.leaseMs = config.executorLeaseMs ?? 10_000;
+    state.recoveryIntervalMs = config.recoveryIntervalMs ?? Math.min(3000, Math.max(100, Math.floor(state.leaseMs / 2)));
     log.debug(`engine: ${opened.db.description}, executor ${state.executorID}`);
-    await beat();
-    heartbeat = setInterval(() => beat().catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`)), Math.max(50, Math.floor(state.leaseMs / 5)));
+    try {
+      await beat();
+    } catch (err) {
+      await DBOS.shutdown().catch(() => undefined);
+      throw launchError(opened.db.description, err);
+    }
+    heartbeat = setInterval(beatNow, Math.max(50, Math.floor(state.leaseMs / 5)));
     heartbeat.unref();
-    return DBOS.recoverPendingWorkflows();
+    const report = await DBOS.recoverPendingWorkflows();
+    startRecoveryLoop();
+    return report;
   }
 
-  /** Takes every PENDING workflow of this application whose owner is gone, oldest first. */
+  /** Takes every PENDING workflow of this application whose owner is gone, oldest first (the background pass does it too, every few seconds: what it took since the last call is reported here as well). */
   static async recoverPendingWorkflows(): Promise<RecoveryReport> {
-    const report: RecoveryReport = { recovered: [], parked: [], ownedElsewhere: [], unknown: [] };
-    const rows = await db().listWorkflows({ status: UNFINISHED, applicationID: state.appName });
-    for (const row of rows) {
-      if (state.running.has(row.workflowID)) continue;
-      const reg = state.workflows.get(row.name);
-      if (!reg) {
-        const err = new WorkflowNotRegisteredError(row.workflowID, row.name, [...state.workflows.keys()]);
-        log.warn(err.message);
-        report.unknown.push(err);
-        continue;
-      }
-      if (await ownerAlive(row)) {
-        report.ownedElsewhere.push(row.workflowID);
-        continue;
-      }
-      const got = await claim(reg, row);
-      if (got === 'parked') report.parked.push(row.workflowID);
-      if (got === 'claimed') report.recovered.push(new WorkflowHandle(row.workflowID));
-    }
-    return report;
+    const r = await recoverPending();
+    return { ...r, recovered: r.recovered.map((id) => new WorkflowHandle(id)) };
   }
 
   /** Waits for the executions running here, then closes the database. Safe to call twice. */
   static async shutdown(): Promise<void> {
     if (!state.db) return;
+    await stopRecoveryLoop();
     await Promise.allSettled([...state.running.values()]);
     clearInterval(heartbeat);
+    await beating;
     // A clean exit: mark this executor dead at once, so nobody waits for its lease.
     await beat(0).catch(() => undefined);
     await state.db.close();

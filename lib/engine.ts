@@ -4,7 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contextStore, currentContext, type WorkflowContext } from './context.js';
+import { readDamaged, checkWorkflowID } from './damaged.js';
 import {
+  DatabaseUnavailableError,
   MaxRecoveryAttemptsExceededError,
   UnexpectedStepError,
   WorkbookError,
@@ -44,26 +46,60 @@ async function fenceError(ctx: WorkflowContext): Promise<WorkbookError> {
   return row?.status === 'CANCELLED' ? new WorkflowCancelledError(ctx.workflowID) : new WorkflowFencedError(ctx.workflowID);
 }
 
+/** Notes on the execution that the system database stayed away: it runs no more steps and records no outcome. */
+function lostDatabase(ctx: WorkflowContext, err: unknown): unknown {
+  if (err instanceof DatabaseUnavailableError) ctx.databaseLost = err;
+  return err;
+}
+
 async function record(ctx: WorkflowContext, op: OperationRow): Promise<void> {
   hooks.beforeRecord?.(ctx.workflowID, op.functionID, op.functionName);
-  if (!(await db().recordOperation(op, fenceOf(ctx)))) {
+  let ok: boolean;
+  try {
+    ok = await db().recordOperation(op, fenceOf(ctx));
+  } catch (err) {
+    throw lostDatabase(ctx, err);
+  }
+  if (!ok) {
     ctx.fenced = true;
     throw await fenceError(ctx);
   }
   hooks.afterRecord?.(ctx.workflowID, op.functionID, op.functionName);
 }
 
+/**
+ * Before a step's body runs (never on replay): this execution must still own the workflow. Once it
+ * knows it lost it (a refused write, a cancel, the database gone) it runs no more step bodies, even
+ * when the workflow's code catches the error and calls the next step. A cancel or a takeover from
+ * another process is seen here, by one indexed read of the workflow's row.
+ */
+async function mayRunStep(ctx: WorkflowContext): Promise<void> {
+  if (ctx.cancelled) throw new WorkflowCancelledError(ctx.workflowID);
+  if (ctx.fenced) throw new WorkflowFencedError(ctx.workflowID);
+  if (ctx.databaseLost) throw ctx.databaseLost;
+  let seen: 'ok' | 'cancelled' | 'fenced';
+  try {
+    seen = await db().checkFence(ctx.workflowID, fenceOf(ctx));
+  } catch (err) {
+    throw lostDatabase(ctx, err);
+  }
+  if (seen === 'cancelled') ctx.cancelled = true;
+  if (seen === 'fenced') ctx.fenced = true;
+  if (seen !== 'ok') return mayRunStep(ctx);
+}
+
 /** Runs a step inside a workflow: replay its recorded outcome (promise 2), or run it with retries and record it. */
 export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: AnyFn, args: unknown[]): Promise<R> {
   const ctx = currentContext();
   if (!ctx || ctx.step) return fn(...args); // outside a workflow, or inside another step: a plain call
-  if (ctx.cancelled) throw new WorkflowCancelledError(ctx.workflowID);
+  if (ctx.cancelled || ctx.fenced || ctx.databaseLost) await mayRunStep(ctx);
   const functionID = ctx.nextFunctionID++;
   const rec = takeRecorded(ctx, functionID, name);
   if (rec) {
     if (rec.error !== null) throw deserializeError(rec.error);
     return deserialize<R>(rec.output);
   }
+  await mayRunStep(ctx);
   const startedAt = Date.now();
   let attempts = 0;
   let output: string | null = null;
@@ -92,6 +128,16 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
 
 /** One execution of the workflow function here, its outcome recorded, fenced by its attempt. */
 async function runExecution(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
+  try {
+    return await runOnce(reg, id, args, attempt, fresh);
+  } catch (err) {
+    if (!(err instanceof DatabaseUnavailableError)) throw err;
+    log.warn(`workflow ${id}: this execution stopped without recording an outcome. ${err.message}`);
+    return { kind: 'stopped' };
+  }
+}
+
+async function runOnce(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
   const recorded = fresh ? [] : await db().loadOperations(id);
   const ctx: WorkflowContext = {
     workflowID: id, attempt, executorID: state.executorID, nextFunctionID: 0,
@@ -111,6 +157,8 @@ async function runExecution(reg: WorkflowRegistration, id: string, args: unknown
     // write. The same errors coming from elsewhere (a cancelled child awaited, a step that threw one)
     // are the workflow's own error, recorded as any other.
     if (ctx.fenced || ctx.cancelled) return { kind: 'elsewhere' };
+    // The system database stayed away (here or in a child's start): that decides nothing.
+    if (ctx.databaseLost || err instanceof DatabaseUnavailableError) throw ctx.databaseLost ?? err;
     error = serializeError(err);
     outcome = { kind: 'error', error: err };
   } finally {
@@ -151,6 +199,8 @@ export async function claim(reg: WorkflowRegistration, row: WorkflowRow): Promis
 const claiming = new Set<string>();
 
 async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
+  // A row that cannot be read is named and left alone, before a recovery attempt is spent on it.
+  const args = readDamaged(row, 'inputs', (t) => deserialize<unknown[]>(t) ?? []);
   const attempt = await db().claimWorkflow(row.workflowID, row.recoveryAttempts, state.executorID, Date.now());
   if (attempt === null) return null;
   if (attempt > reg.maxRecoveryAttempts + 1) {
@@ -159,7 +209,7 @@ async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'p
     return 'parked';
   }
   log.info(`workflow ${row.workflowID} (${reg.name}): recovering, execution attempt ${attempt} of at most ${reg.maxRecoveryAttempts + 1}`);
-  execute(reg, row.workflowID, deserialize<unknown[]>(row.inputs) ?? [], attempt, false);
+  execute(reg, row.workflowID, args, attempt, false);
   return 'claimed';
 }
 
@@ -189,6 +239,7 @@ export async function startWorkflow<R>(reg: WorkflowRegistration, args: unknown[
     workflowID = recorded?.childWorkflowID ?? workflowID ?? `${parent.workflowID}-${functionID}`;
   }
   const id = workflowID ?? randomUUID();
+  checkWorkflowID(id);
   const inputs = serialize(args, `the inputs of workflow ${reg.name}`);
   const now = Date.now();
   const { row, created } = await db().insertWorkflow({
@@ -212,11 +263,12 @@ export async function startWorkflow<R>(reg: WorkflowRegistration, args: unknown[
 }
 
 function outcomeOf(row: WorkflowRow): LocalOutcome | undefined {
+  readDamaged(row); // an unknown status or a count that is not a number fails here, clearly, instead of a wait forever
   switch (row.status) {
     case 'SUCCESS':
-      return { kind: 'success', value: deserialize(row.output) };
+      return { kind: 'success', value: readDamaged(row, 'output', deserialize) };
     case 'ERROR':
-      return { kind: 'error', error: deserializeError(row.error ?? '{"name":"Error","message":"unknown error"}') };
+      return { kind: 'error', error: readDamaged(row, 'error', (t) => deserializeError(t ?? '{"name":"Error","message":"unknown error"}')) };
     case 'CANCELLED':
       return { kind: 'error', error: new WorkflowCancelledError(row.workflowID) };
     case 'MAX_RECOVERY_ATTEMPTS_EXCEEDED': {
@@ -244,7 +296,7 @@ export class WorkflowHandle<R> {
     for (let wait = 5; ; wait = Math.min(wait * 2, 500)) {
       const local = state.running.get(this.workflowID);
       const o = local ? await local : undefined;
-      if (o && o.kind !== 'elsewhere') return unwrap<R>(o);
+      if (o && o.kind !== 'elsewhere' && o.kind !== 'stopped') return unwrap<R>(o);
       const row = await db().getWorkflow(this.workflowID);
       if (!row) throw new WorkflowNotFoundError(this.workflowID);
       const done = outcomeOf(row);

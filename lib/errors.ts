@@ -155,3 +155,48 @@ export class InjectedFailure extends WorkbookError {
     super('INJECTED', `Simulated failure at ${site} (seed=${seed})`);
   }
 }
+
+/**
+ * The system database stayed away (connection lost or refused, server restarting, lock held by
+ * another process, disk full) for longer than the engine retries. The workflow's outcome was not
+ * decided by it: the workflow stays PENDING and runs again when the database is back.
+ */
+export class DatabaseUnavailableError extends WorkbookError {
+  constructor(
+    readonly operation: string,
+    readonly retriedMs: number,
+    cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'DB_UNAVAILABLE',
+      `The system database was unavailable at ${operation} (${why}); retried for ${(retriedMs / 1000).toFixed(1)} s. ` +
+        'Nothing was recorded by this attempt and no workflow outcome was decided by it: a workflow it was part of stays PENDING ' +
+        'and runs again once the database answers (recovery looks every few seconds). Check that the server is up, the disk has room, ' +
+        'and no other process holds a long write lock; WORKBOOK_DB_RETRY_MS sets how long the engine retries.',
+      { cause },
+    );
+  }
+}
+
+/** A workflow_status row the engine cannot read (hand-edited, or written by something else). It is left as it is. */
+export class DamagedRowError extends WorkbookError {
+  constructor(
+    readonly workflowID: string,
+    readonly column: string,
+    problem: string,
+    fix: string,
+  ) {
+    super('DAMAGED_ROW', `Workflow ${workflowID} cannot be read: its ${column} column ${problem}. It was left as it is; other workflows are not affected. ${fix}`);
+  }
+}
+
+/** A workflow id that cannot be stored the same way on both databases. */
+export class InvalidWorkflowIDError extends ConfigError {
+  constructor(problem: string) {
+    super(`This workflow id cannot be used: ${problem}. Use an id of printable text of at most ${MAX_WORKFLOW_ID_BYTES} bytes (a UUID, or "order-42").`);
+  }
+}
+
+/** The longest workflow id, in UTF-8 bytes: PostgreSQL cannot index a much longer key (btree rows stop near 2.7 KB). */
+export const MAX_WORKFLOW_ID_BYTES = 1024;

@@ -23,7 +23,9 @@ export type LocalOutcome =
   | { kind: 'success'; value: unknown }
   | { kind: 'error'; error: unknown }
   /** another execution owns the workflow now: read the outcome from the database */
-  | { kind: 'elsewhere' };
+  | { kind: 'elsewhere' }
+  /** the system database went away: nothing decided, the workflow stays PENDING and runs again (by getResult or recovery) */
+  | { kind: 'stopped' };
 
 /** this machine's name, read once: executors on the same host are judged by their pid */
 export const HOST = hostname();
@@ -35,6 +37,8 @@ export const state = {
   executorID: `${HOST}-${process.pid}-${randomBytes(3).toString('hex')}`,
   /** an executor whose heartbeat is older than this is dead (ms) */
   leaseMs: 10_000,
+  /** how often a running process looks for PENDING workflows whose owner is gone (ms; 0 = only at launch) */
+  recoveryIntervalMs: 3000,
   workflows: new Map<string, WorkflowRegistration>(),
   /** executions running in this process, by workflow id */
   running: new Map<string, Promise<LocalOutcome>>(),
@@ -48,14 +52,17 @@ export function db(): SystemDatabase {
 
 /**
  * Is the executor that owns this PENDING workflow alive? Ours counts as alive only while the
- * execution runs here. Another one is dead when its process is gone (same host) or its heartbeat
- * is older than the lease (any host).
+ * execution runs here. Another one is dead when its process is gone (same host), when it had our
+ * own pid on our host (a previous process whose pid we reuse: a container restart), or when its
+ * heartbeat is older than the lease (any host). The heartbeat's age is measured on the database's
+ * clock, which stamped it: a process whose clock is off can neither stretch nor cut a lease, and a
+ * heartbeat from the future (a row written by hand or by another clock) counts for one lease at most.
  */
 export async function ownerAlive(row: WorkflowRow): Promise<boolean> {
   if (!row.executorID) return false;
   if (row.executorID === state.executorID) return state.running.has(row.workflowID);
   const ex = await db().getExecutor(row.executorID);
   if (!ex) return false;
-  if (ex.hostname === HOST && !pidAlive(ex.pid)) return false;
-  return Date.now() - ex.heartbeatAt < state.leaseMs;
+  if (ex.hostname === HOST && (ex.pid === process.pid || !pidAlive(ex.pid))) return false;
+  return ex.ageMs < state.leaseMs && ex.ageMs > -state.leaseMs;
 }

@@ -5,6 +5,7 @@ import { DatabaseConnectionError, DatabaseUrlError } from '../errors.js';
 import { log } from '../log.js';
 import { redactUrl } from '../redact.js';
 import { SqlSystemDatabase, type Driver, type Statement } from './sql.js';
+import { isTransientDatabaseError } from './transient.js';
 
 /** Checks the shape of a PostgreSQL URL before any connection is tried. */
 export function parsePostgresUrl(url: string): URL {
@@ -57,6 +58,8 @@ export function numberedPlaceholders(sql: string): string {
 class PostgresDriver implements Driver {
   readonly dialect = 'postgres' as const;
   readonly schemaPrefix = 'dbos.';
+  /** the server's clock at the moment of the statement, in epoch ms */
+  readonly nowMsSql = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
   private readonly texts = new Map<string, { name: string; text: string }>();
   /**
    * One connection kept out of the pool for the usual case, one query at a time: pool.query
@@ -77,8 +80,9 @@ class PostgresDriver implements Driver {
       client = this.kept ??= await this.keep();
       return await client.query(config);
     } catch (err) {
-      // A server's answer (a constraint, a syntax error) leaves the connection usable; anything else may not.
-      if (client && this.kept === client && !(err instanceof pg.DatabaseError)) this.drop(err as Error);
+      // A server's answer (a constraint, a syntax error) leaves the connection usable; anything else
+      // may not, and neither does a server that is shutting down or killed this backend (57P01 ...).
+      if (client && this.kept === client && (!(err instanceof pg.DatabaseError) || isTransientDatabaseError(err))) this.drop(err as Error);
       throw err;
     } finally {
       this.keptBusy = false;
@@ -120,8 +124,31 @@ class PostgresDriver implements Driver {
     return (await this.query({ ...this.q(sql), values: params })).rows as T[];
   }
 
-  async transaction(statements: Statement[]): Promise<void> {
+  /**
+   * A client checked out of the pool for several statements. pg-pool takes its own 'error' listener
+   * off a checked-out client, so a connection the server kills meanwhile would crash the process:
+   * ours stays on until the client is back, and the failure reaches the statement that used it.
+   */
+  private async checkOut(): Promise<{ client: pg.PoolClient; done: (err?: Error) => void }> {
     const client = await this.pool.connect();
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+      log.warn(`PostgreSQL connection lost during a transaction: ${err.message}`);
+    };
+    client.on('error', onError);
+    return {
+      client,
+      done: (err) => {
+        client.removeListener('error', onError);
+        client.release(lost ?? (err && isTransientDatabaseError(err) ? err : undefined)); // a dead connection is destroyed, not reused
+      },
+    };
+  }
+
+  async transaction(statements: Statement[]): Promise<void> {
+    const { client, done } = await this.checkOut();
+    let failed: Error | undefined;
     try {
       await client.query('BEGIN');
       for (const s of statements) {
@@ -130,22 +157,23 @@ class PostgresDriver implements Driver {
       }
       await client.query('COMMIT');
     } catch (err) {
+      failed = err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      done(failed);
     }
   }
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
-    const client = await this.pool.connect();
+    const { client, done } = await this.checkOut();
     try {
       await client.query(`SELECT pg_advisory_lock(hashtext('durable-workbook migrations'))`);
       await client.query('CREATE SCHEMA IF NOT EXISTS dbos');
       await fn();
     } finally {
       await client.query(`SELECT pg_advisory_unlock(hashtext('durable-workbook migrations'))`).catch(() => undefined);
-      client.release();
+      done();
     }
   }
 

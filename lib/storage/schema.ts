@@ -19,6 +19,8 @@ export interface Migration {
   version: number;
   /** statements; {S} is the schema prefix ('dbos.' on PostgreSQL, '' on SQLite); {WITHOUT_ROWID} a SQLite-only table option */
   statements: string[];
+  /** statements for one dialect only, after the shared ones */
+  only?: { sqlite?: string[]; postgres?: string[] };
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -69,6 +71,26 @@ export const MIGRATIONS: Migration[] = [
     version: 2,
     statements: [`ALTER TABLE {S}operation_outputs ADD COLUMN execution_attempt INTEGER`],
   },
+  {
+    // A workflow row deleted by hand takes its steps' outcomes with it, so a new workflow with the
+    // same id never replays the old one's steps (DBOS: a foreign key ON DELETE CASCADE). A trigger,
+    // because SQLite cannot add a foreign key to a table, and its foreign keys are off in a plain
+    // sqlite3 shell; the trigger fires there too. Outcomes already orphaned are removed once.
+    version: 5,
+    statements: [`DELETE FROM {S}operation_outputs WHERE workflow_uuid NOT IN (SELECT workflow_uuid FROM {S}workflow_status)`],
+    only: {
+      sqlite: [
+        `CREATE TRIGGER IF NOT EXISTS workflow_status_delete_steps AFTER DELETE ON workflow_status
+         BEGIN DELETE FROM operation_outputs WHERE workflow_uuid = OLD.workflow_uuid; END`,
+      ],
+      postgres: [
+        `CREATE OR REPLACE FUNCTION dbos.workflow_status_delete_steps() RETURNS trigger LANGUAGE plpgsql AS
+         $$ BEGIN DELETE FROM dbos.operation_outputs WHERE workflow_uuid = OLD.workflow_uuid; RETURN OLD; END $$`,
+        `CREATE OR REPLACE TRIGGER workflow_status_delete_steps AFTER DELETE ON dbos.workflow_status
+         FOR EACH ROW EXECUTE FUNCTION dbos.workflow_status_delete_steps()`,
+      ],
+    },
+  },
 ];
 
 /**
@@ -76,5 +98,5 @@ export const MIGRATIONS: Migration[] = [
  * in its primary-key tree, so a checkpoint writes one b-tree page instead of two.
  */
 export function renderStatements(m: Migration, schemaPrefix: string, dialect: 'sqlite' | 'postgres'): string[] {
-  return m.statements.map((s) => s.replaceAll('{S}', schemaPrefix).replaceAll('{WITHOUT_ROWID}', dialect === 'sqlite' ? ' WITHOUT ROWID' : ''));
+  return [...m.statements, ...(m.only?.[dialect] ?? [])].map((s) => s.replaceAll('{S}', schemaPrefix).replaceAll('{WITHOUT_ROWID}', dialect === 'sqlite' ? ' WITHOUT ROWID' : ''));
 }

@@ -1,11 +1,14 @@
 // The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
 // Driver (how to run a statement) and its schema prefix; every query lives here, once.
+import { rowDamage } from './damage.js';
 import { MIGRATIONS, renderStatements } from './schema.js';
+import { withDatabaseRetry } from './transient.js';
 import type {
   AppDatabase,
-  ExecutorRow,
+  ExecutorStatus,
   Fence,
   ListFilter,
+  NewExecutor,
   NewWorkflow,
   OperationRow,
   SystemDatabase,
@@ -24,6 +27,8 @@ export interface Driver {
   readonly description: string;
   /** 'dbos.' on PostgreSQL, '' on SQLite */
   readonly schemaPrefix: string;
+  /** an SQL expression for the database's own clock in epoch ms (leases are judged on it, never on a process's clock) */
+  readonly nowMsSql: string;
   /** runs a statement, returns the number of rows it changed */
   run(sql: string, params?: unknown[]): Promise<number>;
   all<T>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -39,7 +44,7 @@ const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 function toWorkflowRow(r: Raw): WorkflowRow {
-  return {
+  const row: WorkflowRow = {
     workflowID: String(r.workflow_uuid),
     status: r.status as WorkflowStatusValue,
     name: String(r.name),
@@ -54,6 +59,9 @@ function toWorkflowRow(r: Raw): WorkflowRow {
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };
+  const damaged = rowDamage(row);
+  if (damaged) row.damaged = damaged; // named, never thrown here: one bad row must not stop a list or a recovery
+  return row;
 }
 
 function toOperationRow(r: Raw): OperationRow {
@@ -83,6 +91,7 @@ function counted(d: Driver): Driver {
     dialect: d.dialect,
     description: d.description,
     schemaPrefix: d.schemaPrefix,
+    nowMsSql: d.nowMsSql,
     run: (sql, params) => (queryStats.statements++, d.run(sql, params)),
     all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, d.all<T>(sql, params)),
     transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
@@ -114,6 +123,7 @@ export function hotStatements(S: string) {
        ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
     finishWorkflow: `UPDATE ${S}workflow_status SET status = ?, output = ?, error = ?, updated_at = ?
        WHERE workflow_uuid = ? AND ${FENCE}`,
+    checkFence: `SELECT status, executor_id, recovery_attempts FROM ${S}workflow_status WHERE workflow_uuid = ?`,
   };
 }
 
@@ -172,47 +182,78 @@ export class SqlSystemDatabase implements SystemDatabase {
     });
   }
 
+  // Every statement of the engine below is retried while the database is away (transient.ts). A
+  // write whose first try may have committed before its connection died checks, on a later try,
+  // whether the row it would write is already its own, so a lost reply is not taken for a refusal.
+
   async insertWorkflow(w: NewWorkflow): Promise<{ row: WorkflowRow; created: boolean }> {
-    const changed = await this.d.run(this.q.insertWorkflow, hotParams.insertWorkflow(w));
-    if (changed === 1) {
-      const row: WorkflowRow = {
-        workflowID: w.workflowID, status: 'PENDING', name: w.name, inputs: w.inputs, output: null, error: null,
-        executorID: w.executorID, applicationID: w.applicationID, applicationVersion: w.applicationVersion,
-        recoveryAttempts: 1, parentWorkflowID: w.parentWorkflowID, createdAt: w.now, updatedAt: w.now,
-      };
-      return { row, created: true };
-    }
-    const row = await this.getWorkflow(w.workflowID);
-    if (!row) throw new Error(`workflow ${w.workflowID} vanished between insert and read`);
-    return { row, created: false };
+    return withDatabaseRetry(`the start of workflow ${w.workflowID}`, async (attempt) => {
+      const changed = await this.d.run(this.q.insertWorkflow, hotParams.insertWorkflow(w));
+      if (changed === 1) {
+        const row: WorkflowRow = {
+          workflowID: w.workflowID, status: 'PENDING', name: w.name, inputs: w.inputs, output: null, error: null,
+          executorID: w.executorID, applicationID: w.applicationID, applicationVersion: w.applicationVersion,
+          recoveryAttempts: 1, parentWorkflowID: w.parentWorkflowID, createdAt: w.now, updatedAt: w.now,
+        };
+        return { row, created: true };
+      }
+      const row = await this.readWorkflow(w.workflowID);
+      if (!row) throw new Error(`workflow ${w.workflowID} vanished between insert and read`);
+      const ours = attempt > 1 && row.executorID === w.executorID && row.recoveryAttempts === 1 && row.createdAt === w.now && row.status === 'PENDING';
+      return { row, created: ours };
+    });
   }
 
-  async getWorkflow(workflowID: string): Promise<WorkflowRow | undefined> {
+  private async readWorkflow(workflowID: string): Promise<WorkflowRow | undefined> {
     const rows = await this.d.all<Raw>(this.q.getWorkflow, [workflowID]);
     return rows[0] ? toWorkflowRow(rows[0]) : undefined;
   }
 
+  getWorkflow(workflowID: string): Promise<WorkflowRow | undefined> {
+    return withDatabaseRetry(`reading workflow ${workflowID}`, () => this.readWorkflow(workflowID));
+  }
+
   async claimWorkflow(workflowID: string, seenAttempts: number, executorID: string, now: number): Promise<number | null> {
-    const changed = await this.d.run(
-      this.q.claimWorkflow,
-      [executorID, now, workflowID, seenAttempts],
-    );
-    return changed === 1 ? seenAttempts + 1 : null;
+    return withDatabaseRetry(`the claim of workflow ${workflowID}`, async (attempt) => {
+      const changed = await this.d.run(this.q.claimWorkflow, [executorID, now, workflowID, seenAttempts]);
+      if (changed === 1) return seenAttempts + 1;
+      if (attempt === 1) return null;
+      const row = await this.readWorkflow(workflowID);
+      return row?.status === 'PENDING' && row.executorID === executorID && row.recoveryAttempts === seenAttempts + 1 ? seenAttempts + 1 : null;
+    });
   }
 
   async loadOperations(workflowID: string): Promise<OperationRow[]> {
-    const rows = await this.d.all<Raw>(this.q.loadOperations, [workflowID]);
+    const rows = await withDatabaseRetry(`reading the steps of workflow ${workflowID}`, () => this.d.all<Raw>(this.q.loadOperations, [workflowID]));
     return rows.map(toOperationRow);
   }
 
   async recordOperation(op: OperationRow, fence: Fence): Promise<boolean> {
-    const changed = await this.d.run(this.q.recordOperation, hotParams.recordOperation(op, fence));
-    return changed === 1;
+    return withDatabaseRetry(`recording step ${op.functionID} (${op.functionName}) of workflow ${op.workflowID}`, async (attempt) => {
+      const changed = await this.d.run(this.q.recordOperation, hotParams.recordOperation(op, fence));
+      if (changed === 1) return true;
+      if (attempt === 1) return false;
+      const rows = await this.d.all<Raw>(`SELECT execution_attempt FROM ${this.S}operation_outputs WHERE workflow_uuid = ? AND function_id = ?`, [op.workflowID, op.functionID]);
+      return rows.length === 1 && num(rows[0].execution_attempt) === fence.attempt;
+    });
   }
 
   async finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean> {
-    const changed = await this.d.run(this.q.finishWorkflow, hotParams.finishWorkflow(workflowID, status, output, error, fence, now));
-    return changed === 1;
+    return withDatabaseRetry(`recording the outcome of workflow ${workflowID}`, async (attempt) => {
+      const changed = await this.d.run(this.q.finishWorkflow, hotParams.finishWorkflow(workflowID, status, output, error, fence, now));
+      if (changed === 1) return true;
+      if (attempt === 1) return false;
+      const row = await this.readWorkflow(workflowID);
+      return row?.status === status && row.executorID === fence.executorID && row.recoveryAttempts === fence.attempt;
+    });
+  }
+
+  /** Before a step runs: may this execution still run it? One indexed read of the workflow's row. */
+  async checkFence(workflowID: string, fence: Fence): Promise<'ok' | 'cancelled' | 'fenced'> {
+    const rows = await withDatabaseRetry(`checking workflow ${workflowID} before a step`, () => this.d.all<Raw>(this.q.checkFence, [workflowID]));
+    const r = rows[0];
+    if (r?.status === 'CANCELLED') return 'cancelled';
+    return r?.status === 'PENDING' && r.executor_id === fence.executorID && num(r.recovery_attempts) === fence.attempt ? 'ok' : 'fenced';
   }
 
   async setStatus(workflowID: string, status: WorkflowStatusValue, from: WorkflowStatusValue[], opts: { resetAttempts?: boolean; now: number; fence?: Fence }): Promise<boolean> {
@@ -223,7 +264,12 @@ export class SqlSystemDatabase implements SystemDatabase {
       sql += ` AND ${OWNER}`;
       params.push(opts.fence.executorID, opts.fence.attempt);
     }
-    return (await this.d.run(sql, params)) === 1;
+    return withDatabaseRetry(`setting workflow ${workflowID} to ${status}`, async (attempt) => {
+      if ((await this.d.run(sql, params)) === 1) return true;
+      if (attempt === 1) return false;
+      const row = await this.readWorkflow(workflowID);
+      return row?.status === status && row.updatedAt === opts.now; // our first try committed before its reply was lost
+    });
   }
 
   async listWorkflows(f: ListFilter): Promise<WorkflowRow[]> {
@@ -246,21 +292,28 @@ export class SqlSystemDatabase implements SystemDatabase {
     sql += ` ORDER BY created_at ${dir}, workflow_uuid ${dir}`;
     if (f.limit !== undefined || f.offset !== undefined) (sql += ' LIMIT ?', params.push(f.limit ?? Number.MAX_SAFE_INTEGER));
     if (f.offset !== undefined) (sql += ' OFFSET ?', params.push(f.offset));
-    return (await this.d.all<Raw>(sql, params)).map(toWorkflowRow);
+    return (await withDatabaseRetry('listing workflows', () => this.d.all<Raw>(sql, params))).map(toWorkflowRow);
   }
 
-  async upsertExecutor(e: ExecutorRow): Promise<void> {
-    await this.d.run(
-      `INSERT INTO ${this.S}executors (executor_id, hostname, pid, heartbeat_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
-      [e.executorID, e.hostname, e.pid, e.heartbeatAt],
+  async upsertExecutor(e: NewExecutor): Promise<void> {
+    // The heartbeat is the database's time, not ours: a process whose clock is off cannot stretch or cut a lease.
+    const at = e.heartbeatAt === undefined ? this.d.nowMsSql : '?';
+    const params = [e.executorID, e.hostname, e.pid, ...(e.heartbeatAt === undefined ? [] : [e.heartbeatAt])];
+    await withDatabaseRetry('the heartbeat of this executor', () =>
+      this.d.run(
+        `INSERT INTO ${this.S}executors (executor_id, hostname, pid, heartbeat_at) VALUES (?, ?, ?, ${at})
+         ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+        params,
+      ),
     );
   }
 
-  async getExecutor(executorID: string): Promise<ExecutorRow | undefined> {
-    const rows = await this.d.all<Raw>(`SELECT * FROM ${this.S}executors WHERE executor_id = ?`, [executorID]);
+  async getExecutor(executorID: string): Promise<ExecutorStatus | undefined> {
+    const rows = await withDatabaseRetry(`reading executor ${executorID}`, () =>
+      this.d.all<Raw>(`SELECT executor_id, hostname, pid, heartbeat_at, ${this.d.nowMsSql} - heartbeat_at AS age_ms FROM ${this.S}executors WHERE executor_id = ?`, [executorID]),
+    );
     const r = rows[0];
-    return r && { executorID: String(r.executor_id), hostname: String(r.hostname), pid: num(r.pid), heartbeatAt: num(r.heartbeat_at) };
+    return r && { executorID: String(r.executor_id), hostname: String(r.hostname), pid: num(r.pid), heartbeatAt: num(r.heartbeat_at), ageMs: num(r.age_ms) };
   }
 
   close(): Promise<void> {

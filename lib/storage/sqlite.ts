@@ -43,6 +43,8 @@ interface QueuedWrite {
 class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
   readonly schemaPrefix = '';
+  /** SQLite's own clock (3.42+), in epoch ms */
+  readonly nowMsSql = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
   readonly description: string;
   private readonly statements = new Map<string, Database.Statement>();
   private queue: QueuedWrite[] = [];

@@ -25,6 +25,15 @@ export interface WorkflowRow {
   parentWorkflowID: string | null;
   createdAt: number;
   updatedAt: number;
+  /** set when a column cannot be read (an unknown status, a count that is not a number): the row is named, left alone, never run */
+  damaged?: RowDamage;
+}
+
+/** What is wrong with a stored row, and how to fix it (lib/storage/damage.ts). */
+export interface RowDamage {
+  column: string;
+  problem: string;
+  fix: string;
 }
 
 /** An operation_outputs row: the recorded outcome of one step (or child workflow start). */
@@ -81,6 +90,14 @@ export interface ExecutorRow {
   heartbeatAt: number;
 }
 
+/** An executor's heartbeat to write: without heartbeatAt, the database's own clock stamps it. */
+export type NewExecutor = Omit<ExecutorRow, 'heartbeatAt'> & { heartbeatAt?: number };
+
+/** An executor as read, with the age of its heartbeat measured on the database's clock (ms; negative = from the future). */
+export interface ExecutorStatus extends ExecutorRow {
+  ageMs: number;
+}
+
 /** The lessons' own tables. `?` placeholders on both databases. */
 export interface AppDatabase {
   readonly dialect: 'sqlite' | 'postgres';
@@ -115,7 +132,9 @@ export interface SystemDatabase {
   /** Status change for cancel, park and resume; only from one of `from`. */
   setStatus(workflowID: string, status: WorkflowStatusValue, from: WorkflowStatusValue[], opts: { resetAttempts?: boolean; now: number; fence?: Fence }): Promise<boolean>;
   listWorkflows(filter: ListFilter): Promise<WorkflowRow[]>;
-  upsertExecutor(e: ExecutorRow): Promise<void>;
-  getExecutor(executorID: string): Promise<ExecutorRow | undefined>;
+  /** Before a step runs: is this execution still the owner ('ok'), was the workflow cancelled, or does another execution own it now? */
+  checkFence(workflowID: string, fence: Fence): Promise<'ok' | 'cancelled' | 'fenced'>;
+  upsertExecutor(e: NewExecutor): Promise<void>;
+  getExecutor(executorID: string): Promise<ExecutorStatus | undefined>;
   close(): Promise<void>;
 }
