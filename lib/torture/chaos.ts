@@ -191,7 +191,7 @@ export async function runChaosSeed(target: ChaosTarget, seed: number, opts: Chao
         // From the first line of the crash report (node prints the throwing line, then the error).
         const lines = r.stderr.trim().split('\n');
         const from = Math.max(0, lines.findIndex((l) => /^\s*(throw |\w*Error\b|node:internal|Emitted 'error')/.test(l)));
-        const tail = lines.slice(from, from + 8).join('\n   ');
+        const tail = lines.slice(from, from + 16).join('\n   ');
         stats.violations.push(`worker ${w + 1} (pid ${r.pid}) ended with code ${r.code} signal ${r.signal}${res ? '' : ', no RESULT line'}:\n   ${tail}`);
       }
     });
