@@ -9,7 +9,7 @@
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
  *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (100 on SQLite, 250 on PostgreSQL), and
  *   --no-bundle (start the workload with tsx instead of a fresh esbuild bundle, lib/torture/bundle.ts).
- *   npm run torture -- --chaos --runs 3 --db both     # faults from outside: lib/torture/chaos.ts
+ *   npm run torture -- --chaos --db both              # 3 runs of faults from outside: lib/torture/chaos.ts
  *   Chaos tuning: --workflows N per run (200), --spread-ms MS over which they start (10000).
  *
  * For seed in 1..N, on each database: a fresh database, then the workload as a child process,
@@ -51,6 +51,8 @@ interface Args {
   opts: TortureOptions;
   /** --chaos: faults from outside instead of deaths (lib/torture/chaos.ts) */
   chaos?: ChaosOptions;
+  /** --runs as given (a chaos run is ~20 s: without --runs, chaos does 3, not 20) */
+  runsGiven?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -72,7 +74,7 @@ function parseArgs(argv: string[]): Args {
     }
     if (flag === '--workflows') (a.chaos ??= { ...CHAOS_DEFAULTS }).workflows = whole(flag, v, 1);
     else if (flag === '--spread-ms') (a.chaos ??= { ...CHAOS_DEFAULTS }).spreadMs = whole(flag, v, 0);
-    else if (flag === '--runs') a.runs = whole(flag, v, 1);
+    else if (flag === '--runs') a.runs = a.runsGiven = whole(flag, v, 1);
     else if (flag === '--seed-from') a.seedFrom = whole(flag, v, 0);
     else if (flag === '--kill-window-ms') {
       const ms = whole(flag, v, 1);
@@ -129,7 +131,7 @@ function total(list: RunStats[]): Totals {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.chaos) return chaosTorture({ runs: args.runs, seedFrom: args.seedFrom, dbs: args.dbs, opts: args.chaos });
+  if (args.chaos) return chaosTorture({ runs: args.runsGiven ?? 3, seedFrom: args.seedFrom, dbs: args.dbs, opts: args.chaos });
   const pg = args.dbs.includes('postgres') ? await postgresServer() : undefined;
   args.opts.pgAdminUrl = pg?.url;
   const scratch = mkdtempSync(join(tmpdir(), 'torture-reference-'));
