@@ -182,14 +182,18 @@ describe.skipIf(!canMount)('SQLite on a full disk (a 1 MB tmpfs; skipped when th
     for (let i = 0; i < 3; i++) expect([runs[`fault${i}`], runs[`plain${i}`]]).toEqual([1, 1]);
   }, 30_000);
 
-  it('launch() on a full disk: a DatabaseConnectionError that says the disk is full, not a raw SqliteError', async () => {
+  it('launch() of an existing database on a full disk: a DatabaseConnectionError that says the disk is full, not a raw SqliteError', async () => {
+    mkdirSync(join(disk, 'b'));
+    const file = join(disk, 'b', 'existing.db');
+    DBOS.setConfig({ name: 'full', database: { kind: 'sqlite', file } });
+    await DBOS.launch();
+    await DBOS.shutdown();
     const filler = fill();
     try {
-      DBOS.setConfig({ name: 'full', database: { kind: 'sqlite', file: join(disk, 'new.db') } });
       const err = await DBOS.launch().then(() => new Error('launched on a full disk'), (e: Error) => e);
       expect(err).toBeInstanceOf(DatabaseConnectionError);
-      expect(err.message).toMatch(/disk is full|database or disk is full/);
-      expect(err.message).toMatch(/Free some space|writable/);
+      expect(err.message).toMatch(/the disk is full \((database or disk is full|disk I\/O error)\)/);
+      expect(err.message).toMatch(/Free some space on the disk .*nothing committed was lost/);
     } finally {
       rmSync(filler);
     }

@@ -3,7 +3,7 @@
 // default: every commit survives a process crash (abort, SIGKILL); a power cut or OS crash may lose
 // the last commits but never corrupts the file. WORKBOOK_SQLITE_SYNC=FULL survives power cuts too.
 import Database from 'better-sqlite3';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseConnectionError } from '../errors.js';
 import { SqlSystemDatabase, type Driver, type Statement } from './sql.js';
@@ -22,11 +22,23 @@ function openError(file: string, err: unknown): DatabaseConnectionError {
   const fix = 'Set WORKBOOK_SQLITE_FILE to a writable file path, or unset it to use data/<lesson>.db.';
   if (!existsSync(dir)) return new DatabaseConnectionError(where, `the directory ${dir} does not exist`, `Create it (mkdir -p ${dir}), or: ${fix}`, err);
   if (!statSync(dir).isDirectory()) return new DatabaseConnectionError(where, `${dir} is not a directory`, fix, err);
+  if (/^SQLITE_(FULL|IOERR)/.test(code) && freeBytes(dir) < 64 * 1024)
+    return new DatabaseConnectionError(where, `the disk is full (${msg})`,
+      `Free some space on the disk that holds ${dir} (or set WORKBOOK_SQLITE_FILE to a file elsewhere), then start again: nothing committed was lost.`, err);
   if (code === 'SQLITE_NOTADB' || /not a database/i.test(msg))
     return new DatabaseConnectionError(where, 'the file is not a SQLite database (nothing was written to it)', `Move it away, or: ${fix}`, err);
   if (/CANTOPEN|READONLY|readonly|unable to open/i.test(code + msg))
     return new DatabaseConnectionError(where, `it cannot be opened for writing (${msg})`, `Check the permissions of ${dir}, or: ${fix}`, err);
   return new DatabaseConnectionError(where, msg, fix, err);
+}
+
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Infinity;
+  }
 }
 
 /** Writes and the commits that carried them, in this process (the group-commit test reads them). */
