@@ -140,6 +140,7 @@ export async function runChaosSeed(target: ChaosTarget, seed: number, opts: Chao
   const database = place.env.DATABASE_URL ? new URL(place.env.DATABASE_URL).pathname.slice(1) : '';
   const chaosMs = opts.spreadMs + opts.steps * opts.stepMs;
   let ready = 0;
+  let startsDone = 0;
   try {
     // Step 0: the application's table the steps write to (lib/torture/chaos-worker.ts).
     await withDatabase(place.choice, 'chaos', 'chaos-setup', (db) =>
@@ -156,7 +157,10 @@ export async function runChaosSeed(target: ChaosTarget, seed: number, opts: Chao
           CHAOS_STEP_MS: String(opts.stepMs), CHAOS_SPREAD_MS: String(opts.spreadMs), CHAOS_DEADLINE_MS: String(chaosMs + opts.settleMs),
         },
         timeoutMs: chaosMs + opts.settleMs + 60_000,
-        onLine: (line) => void (line === 'READY' && ready++),
+        onLine: (line) => {
+          if (line === 'READY') ready++;
+          if (line === 'STARTS DONE') startsDone++;
+        },
       }));
     }
     const all = Promise.all(runs);
@@ -164,15 +168,17 @@ export async function runChaosSeed(target: ChaosTarget, seed: number, opts: Chao
     void all.then(() => (exited = true), () => (exited = true));
     while (ready < opts.workers && !exited) await sleep(50);
 
-    // Step 2: the faults, one after another, every few seconds while the workflows run.
+    // Step 2: the faults, one after another, every few seconds while the workflows run: for the
+    // planned time, and on while a worker is still starting its workflows (faults slow the starts).
     const t0 = Date.now();
     let k = draw(0, target.faults.length - 1);
-    while (!exited && Date.now() - t0 < chaosMs) {
+    while (!exited && (Date.now() - t0 < chaosMs || startsDone < opts.workers)) {
       await sleep(draw(1000, 2500));
       if (exited) break;
       const fault = target.faults[k++ % target.faults.length];
       const at = ((Date.now() - t0) / 1000).toFixed(1);
-      const what = await target.inject(fault, draw, place.dir, database);
+      const t1 = Date.now();
+      const what = `${await target.inject(fault, draw, place.dir, database)} (${((Date.now() - t1) / 1000).toFixed(1)} s)`;
       stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
       stats.log.push(`+${at}s ${fault}: ${what}`);
       if (process.env.TORTURE_VERBOSE) process.stderr.write(`chaos ${target.kind} seed ${seed} +${at}s ${fault}: ${what}\n`);
