@@ -23,7 +23,7 @@
  *   npx tsx experiments/ex12.ts              # SQLite (data/ex12.db)
  *   npx tsx experiments/ex12.ts --pg         # embedded PostgreSQL (or WORKBOOK_DB=pg, DATABASE_URL=...)
  *   Settings: EX12_LEASE_MS=1000 (the workers' lease), EX12_SLOW_MS=2500 (the charge's slow part).
- *   Takes ~15 s: each part starts two workers and waits out a lease.
+ *   Takes 15-40 s (more on a busy machine): each part starts two workers and waits out a lease.
  *
  * What it prints (pids and ids vary)
  *   Part 1: without an idempotency key
