@@ -8,6 +8,8 @@ import { checkTargets, sampled, type DatabaseResult, type FlooredFigure, type Ra
 import { SIZES, type Mode } from './modes.js';
 import { openRawCommits } from './raw.js';
 import { markedJson, runTs } from './spawn.js';
+import { engineTuning } from '../lib/engine.js';
+import { EXIT_BAD_INPUT, isBadInput } from '../lib/lesson.js';
 import { concurrentWorkflowsPerSecond, recoveryOf, sequentialWorkflowsPerSecond, stepsPerSecond } from './workloads.js';
 
 const kind = process.argv[2] as BenchKind;
@@ -20,8 +22,13 @@ const say = (progress: string) => console.log(JSON.stringify({ progress }));
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 // Step 1: the engine and the raw commits on the same database, warmed up (JIT, prepared statements).
-DBOS.setConfig({ name: target.appSchema, database: target.choice, executorLeaseMs: 60_000 });
-await DBOS.launch();
+DBOS.setConfig({ name: target.appSchema, database: target.choice, executorLeaseMs: 60_000, recoveryIntervalMs: 0 }); // no background recovery: the SQL floor's workflows look orphaned
+await DBOS.launch().catch((err: unknown) => {
+  if (!isBadInput(err)) throw err;
+  // A database that cannot be used as given (a wrong password, a server that is down): the message and the fix, no stack.
+  process.stderr.write(`BAD INPUT: ${(err as Error).message}\n`);
+  process.exit(EXIT_BAD_INPUT);
+});
 const raw = await openRawCommits(target);
 say(`${target.description}: warming up`);
 await raw.measure(Math.min(200, sizes.rawCommits));
@@ -37,14 +44,18 @@ await concurrentWorkflowsPerSecond(Math.min(100, sizes.concurrentWorkflows), siz
 // by their floor (the engine's own SQL run straight on the raw connection, bench/raw.ts), compared
 // within the same round.
 const rawRates = [await raw.measure(sizes.rawCommits)];
-const rounds = { steps: [] as number[], sequential: [] as number[], concurrent: [] as number[], floorSteps: [] as number[], floorSequential: [] as number[] };
+const rounds = { steps: [] as number[], unchecked: [] as number[], sequential: [] as number[], concurrent: [] as number[], floorSteps: [] as number[], floorSequential: [] as number[] };
 for (let r = 1; r <= sizes.rounds; r++) {
   const at = `round ${r}/${sizes.rounds}`;
   say(`${at}: raw ${fmt(rawRates.at(-1)!)} commits/s; ${fmt(sizes.steps)} steps in one workflow`);
   rounds.steps.push(await stepsPerSecond(sizes.steps));
   say(`${at}: ${fmt(rounds.steps.at(-1)!)} steps/s; the same statements without the engine`);
   rounds.floorSteps.push(await raw.sqlFloor.steps(sizes.steps));
-  say(`${at}: ${fmt(rounds.floorSteps.at(-1)!)}/s; ${fmt(sizes.sequentialWorkflows)} one-step workflows, one after the other`);
+  say(`${at}: ${fmt(rounds.floorSteps.at(-1)!)}/s; the same workflow without the engine's check before each step`);
+  engineTuning.checkBeforeStep = false; // what the cancel/fence check before each step costs (issue 13)
+  rounds.unchecked.push(await stepsPerSecond(sizes.steps));
+  engineTuning.checkBeforeStep = true;
+  say(`${at}: ${fmt(rounds.unchecked.at(-1)!)} steps/s unchecked; ${fmt(sizes.sequentialWorkflows)} one-step workflows, one after the other`);
   rounds.sequential.push(await sequentialWorkflowsPerSecond(sizes.sequentialWorkflows));
   say(`${at}: ${fmt(rounds.sequential.at(-1)!)} workflows/s; their statements without the engine`);
   rounds.floorSequential.push(await raw.sqlFloor.oneStepWorkflows(sizes.sequentialWorkflows));
@@ -87,6 +98,10 @@ const partial: Omit<DatabaseResult, 'targets'> = {
   kind, description: target.description, mode, sizes,
   raw: { commitsPerSecond: sampled(rawRates), usPerCommit },
   steps: floored(sizes.steps, rounds.steps, rounds.floorSteps),
+  preStepCheck: {
+    ofUnchecked: sampled(rounds.steps.map((x, r) => x / rounds.unchecked[r])),
+    usPerStep: sampled(rounds.steps.map((x, r) => 1e6 / x - 1e6 / rounds.unchecked[r])).median,
+  },
   sequentialWorkflows: floored(sizes.sequentialWorkflows, rounds.sequential, rounds.floorSequential),
   concurrentWorkflows: { ...figure(sizes.concurrentWorkflows, rounds.concurrent), concurrency: sizes.concurrency },
   ex5: {

@@ -30,6 +30,8 @@ export interface DatabaseResult {
   sizes: Sizes;
   raw: { commitsPerSecond: Sampled; usPerCommit: number };
   steps: FlooredFigure;
+  /** the check before each step (a cancel or a takeover from another process): steps/s with it over steps/s without, round by round */
+  preStepCheck: { ofUnchecked: Sampled; usPerStep: number };
   sequentialWorkflows: FlooredFigure;
   concurrentWorkflows: RateFigure & { concurrency: number };
   ex5: {

@@ -69,6 +69,8 @@ async function benchOne(kind: BenchKind, dir: string, pgUrl?: string): Promise<D
     if (msg.progress) progress(`[${kind}] ${msg.progress}`);
     if (msg.result) result = msg.result;
   });
+  const bad = /^BAD INPUT: .*$/m.exec(run.stderr);
+  if (run.code === 2 && bad) throw Object.assign(new Error(bad[0]), { badInput: true });
   if (run.code !== 0 || !result) throw new Error(`the ${kind} benchmark failed (exit ${run.code}, signal ${run.signal}):\n${run.stderr.slice(-3000)}`);
   return result;
 }
@@ -77,6 +79,7 @@ async function benchOne(kind: BenchKind, dir: string, pgUrl?: string): Promise<D
 const dir = tempDir('workbook-bench-');
 const results: DatabaseResult[] = [];
 let failed = false;
+let badInput = false;
 try {
   for (const kind of kinds) {
     if (kind === 'sqlite') {
@@ -93,7 +96,8 @@ try {
   }
 } catch (err) {
   failed = true;
-  process.stderr.write(`\nFAILED: ${(err as Error).message}\n`);
+  if ((err as { badInput?: boolean }).badInput) badInput = true;
+  process.stderr.write(badInput ? `\n${(err as Error).message}\n` : `\nFAILED: ${(err as Error).message}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -113,4 +117,4 @@ if (results.length) {
   const shown = relative(process.cwd(), file);
   console.log(`\nBENCH_JSON: ${shown.startsWith('..') ? file : shown}`);
 }
-process.exitCode = failed ? 1 : 0;
+process.exitCode = badInput ? 2 : failed ? 1 : 0;

@@ -9,6 +9,12 @@ const ratio = (s: Sampled) => `${(Math.floor(s.median * 100) / 100).toFixed(2)}x
 const share = (f: FlooredFigure) => `${Math.round(f.ofFloor.median * 100)}%`;
 const floorLabel = (what: string) => `↳ floor: ${what}, engine's SQL alone`;
 
+/** The check before each step (cancel or takeover from another process): steps/s with it over without, and its cost per step. */
+const checkRow = (d: DatabaseResult) => [
+  '↳ the check before each step (cancel, takeover)', `${d.preStepCheck.usPerStep.toFixed(1)} us per step`,
+  `${ratio(d.preStepCheck.ofUnchecked)} of unchecked`, '', '', '',
+];
+
 export function renderTable(d: DatabaseResult, color = false): string {
   const verdict = (i: number) => (d.targets[i].ok ? 'ok' : 'MISSED');
   const table = new Table({
@@ -21,6 +27,7 @@ export function renderTable(d: DatabaseResult, color = false): string {
     ['raw: single-row INSERT + commit', `${int(d.raw.commitsPerSecond.median)}/s${spread(d.raw.commitsPerSecond)}, ${d.raw.usPerCommit.toFixed(1)} us each`, '1.00x', '', '', ''],
     rate(`steps/s, one workflow of ${int(d.steps.n)} steps`, d.steps, share(d.steps), d.targets[0].want, verdict(0)),
     rate(floorLabel('the same steps'), d.steps.floor),
+    checkRow(d),
     rate('one-step workflows/s, sequential', d.sequentialWorkflows, share(d.sequentialWorkflows), d.targets[1].want, verdict(1)),
     rate(floorLabel('3 writes each'), d.sequentialWorkflows.floor),
     rate(`one-step workflows/s, ${d.concurrentWorkflows.concurrency} at a time`, d.concurrentWorkflows),
@@ -49,6 +56,7 @@ export function renderMarkdown(d: DatabaseResult): string {
     `| raw: single-row INSERT + commit | ${int(d.raw.commitsPerSecond.median)}/s (${d.raw.usPerCommit.toFixed(0)} µs) | ${range(d.raw.commitsPerSecond)} | 1.00x | | |`,
     rate(`steps/s, one workflow of ${int(d.steps.n)} steps`, d.steps, share(d.steps), verdict(0)),
     rate(floorLabel('the same steps'), d.steps.floor),
+    `| ${checkRow(d).slice(0, 3).join(' | ')} | | |`,
     rate('one-step workflows/s, one after the other', d.sequentialWorkflows, share(d.sequentialWorkflows), verdict(1)),
     rate(floorLabel('3 writes each'), d.sequentialWorkflows.floor),
     rate(`one-step workflows/s, ${d.concurrentWorkflows.concurrency} started at once`, d.concurrentWorkflows),

@@ -228,7 +228,7 @@ export class DBOS {
     }));
   }
 
-  /** Stops a workflow at its next step; its finished steps stay recorded. */
+  /** Cancels a workflow: no further step starts (here or in another process: each step checks first); a step already running finishes but its outcome is not recorded. Its finished steps stay recorded. */
   static async cancelWorkflow(workflowID: string): Promise<boolean> {
     const ok = await db().setStatus(workflowID, 'CANCELLED', UNFINISHED, { now: Date.now() });
     const ctx = state.contexts.get(workflowID);

@@ -7,7 +7,7 @@ import { claim } from './engine.js';
 import { DamagedRowError, WorkflowNotRegisteredError } from './errors.js';
 import { log } from './log.js';
 import { db, ownerAlive, state } from './state.js';
-import { UNFINISHED } from './storage/types.js';
+import { UNFINISHED, type ExecutorStatus } from './storage/types.js';
 
 /** What a recovery pass found: recovered here, parked as dead letters, left to a live owner, unknown names, damaged rows. */
 export interface RecoveryReport {
@@ -35,6 +35,7 @@ export async function recoverPending(): Promise<RecoveryReport> {
   const report: RecoveryReport = { recovered: background, parked: [], ownedElsewhere: [], unknown: [], damaged: [] };
   background = [];
   const rows = await db().listWorkflows({ status: UNFINISHED, applicationID: state.appName });
+  const executors = new Map<string, Promise<ExecutorStatus | undefined>>();
   for (const row of rows) {
     if (state.running.has(row.workflowID)) continue;
     const reg = state.workflows.get(row.name);
@@ -45,7 +46,7 @@ export async function recoverPending(): Promise<RecoveryReport> {
       continue;
     }
     try {
-      if (await ownerAlive(row)) {
+      if (await ownerAlive(row, executors)) {
         report.ownedElsewhere.push(row.workflowID);
         continue;
       }

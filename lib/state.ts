@@ -6,7 +6,7 @@ import type { WorkflowContext } from './context.js';
 import { ConfigError } from './errors.js';
 import type { SystemDatabase } from './storage/types.js';
 import { pidAlive } from './pid.js';
-import type { WorkflowRow } from './storage/types.js';
+import type { ExecutorStatus, WorkflowRow } from './storage/types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFn = (...args: any[]) => Promise<any>;
@@ -58,10 +58,13 @@ export function db(): SystemDatabase {
  * clock, which stamped it: a process whose clock is off can neither stretch nor cut a lease, and a
  * heartbeat from the future (a row written by hand or by another clock) counts for one lease at most.
  */
-export async function ownerAlive(row: WorkflowRow): Promise<boolean> {
+export async function ownerAlive(row: WorkflowRow, seen?: Map<string, Promise<ExecutorStatus | undefined>>): Promise<boolean> {
   if (!row.executorID) return false;
   if (row.executorID === state.executorID) return state.running.has(row.workflowID);
-  const ex = await db().getExecutor(row.executorID);
+  // One read per executor per recovery pass (`seen`), however many workflows it owns.
+  let read = seen?.get(row.executorID);
+  if (!read) seen?.set(row.executorID, (read = db().getExecutor(row.executorID)));
+  const ex = await read;
   if (!ex) return false;
   if (ex.hostname === HOST && (ex.pid === process.pid || !pidAlive(ex.pid))) return false;
   return ex.ageMs < state.leaseMs && ex.ageMs > -state.leaseMs;

@@ -166,7 +166,7 @@ async function cancel(sys: SystemDatabase, id: string | undefined, out: Out): Pr
   if (!(await sys.setStatus(w.workflowID, 'CANCELLED', UNFINISHED, { now: Date.now() }))) {
     throw new ConfigError(`workflow ${w.workflowID} finished while we looked: there is nothing to cancel now (npm run wf -- get ${w.workflowID}).`);
   }
-  out(`workflow ${w.workflowID} is CANCELLED: a process running it stops at its next step, and recovery leaves it alone. npm run wf -- resume ${w.workflowID} runs it again.`);
+  out(`workflow ${w.workflowID} is CANCELLED: a process running it starts no further step (a step already running finishes, but its outcome is not recorded and it runs again on resume), and recovery leaves it alone. npm run wf -- resume ${w.workflowID} runs it again.`);
 }
 
 /**

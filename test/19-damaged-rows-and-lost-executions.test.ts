@@ -5,11 +5,12 @@
 //  - a workflow row deleted by hand takes its steps with it: its id reused runs anew, no replay;
 //  - an execution that learns it was fenced or cancelled runs no more step bodies, even when the
 //    workflow catches the error; a cancel written by another connection is seen before the next step;
-//  - a workflow id with a NUL character or of 10 KB is refused with a typed error, nothing stored.
-import { afterEach, describe, expect, it } from 'vitest';
+//  - a workflow id with a NUL character or of 10 KB is refused with a typed error, nothing stored;
+//  - `npm run bench` with a wrong password: the message and the fix, exit 2, no stack, no password.
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { DamagedRowError, DBOS, InvalidWorkflowIDError, WorkflowCancelledError } from '../lib/index.js';
 import { state } from '../lib/state.js';
-import { DATABASES, freshDatabase } from './helpers.js';
+import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
 
 afterEach(() => DBOS.shutdown());
 
@@ -150,4 +151,13 @@ describe.each(DATABASES)('%s', (kind) => {
     }
     expect(await DBOS.listWorkflows({})).toEqual([]);
   });
+});
+
+it.skipIf(!DATABASES.includes('postgres'))('npm run bench with a wrong password in DATABASE_URL: exit 2, the login named, no stack trace, no password', async () => {
+  const u = new URL(inject('pgAdminUrl'));
+  u.password = 'Wr0ng-pa55';
+  const r = await runScript('bench/run.ts', { DATABASE_URL: u.toString() }, { args: ['--quick-test', '--db', 'postgres', '--out', tempDir()], timeoutMs: 60_000 });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/BAD INPUT: cannot use the database at .*refused the login of user "postgres".*Check the user and password/);
+  expect(r.stderr + r.stdout).not.toMatch(/Wr0ng-pa55|\n\s+at /);
 });

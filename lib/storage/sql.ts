@@ -187,7 +187,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   // whether the row it would write is already its own, so a lost reply is not taken for a refusal.
 
   async insertWorkflow(w: NewWorkflow): Promise<{ row: WorkflowRow; created: boolean }> {
-    return withDatabaseRetry(`the start of workflow ${w.workflowID}`, async (attempt) => {
+    return withDatabaseRetry(() => `the start of workflow ${w.workflowID}`, async (attempt) => {
       const changed = await this.d.run(this.q.insertWorkflow, hotParams.insertWorkflow(w));
       if (changed === 1) {
         const row: WorkflowRow = {
@@ -210,11 +210,11 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   getWorkflow(workflowID: string): Promise<WorkflowRow | undefined> {
-    return withDatabaseRetry(`reading workflow ${workflowID}`, () => this.readWorkflow(workflowID));
+    return withDatabaseRetry(() => `reading workflow ${workflowID}`, () => this.readWorkflow(workflowID));
   }
 
   async claimWorkflow(workflowID: string, seenAttempts: number, executorID: string, now: number): Promise<number | null> {
-    return withDatabaseRetry(`the claim of workflow ${workflowID}`, async (attempt) => {
+    return withDatabaseRetry(() => `the claim of workflow ${workflowID}`, async (attempt) => {
       const changed = await this.d.run(this.q.claimWorkflow, [executorID, now, workflowID, seenAttempts]);
       if (changed === 1) return seenAttempts + 1;
       if (attempt === 1) return null;
@@ -224,12 +224,12 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   async loadOperations(workflowID: string): Promise<OperationRow[]> {
-    const rows = await withDatabaseRetry(`reading the steps of workflow ${workflowID}`, () => this.d.all<Raw>(this.q.loadOperations, [workflowID]));
+    const rows = await withDatabaseRetry(() => `reading the steps of workflow ${workflowID}`, () => this.d.all<Raw>(this.q.loadOperations, [workflowID]));
     return rows.map(toOperationRow);
   }
 
   async recordOperation(op: OperationRow, fence: Fence): Promise<boolean> {
-    return withDatabaseRetry(`recording step ${op.functionID} (${op.functionName}) of workflow ${op.workflowID}`, async (attempt) => {
+    return withDatabaseRetry(() => `recording step ${op.functionID} (${op.functionName}) of workflow ${op.workflowID}`, async (attempt) => {
       const changed = await this.d.run(this.q.recordOperation, hotParams.recordOperation(op, fence));
       if (changed === 1) return true;
       if (attempt === 1) return false;
@@ -239,7 +239,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   async finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean> {
-    return withDatabaseRetry(`recording the outcome of workflow ${workflowID}`, async (attempt) => {
+    return withDatabaseRetry(() => `recording the outcome of workflow ${workflowID}`, async (attempt) => {
       const changed = await this.d.run(this.q.finishWorkflow, hotParams.finishWorkflow(workflowID, status, output, error, fence, now));
       if (changed === 1) return true;
       if (attempt === 1) return false;
@@ -250,7 +250,7 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   /** Before a step runs: may this execution still run it? One indexed read of the workflow's row. */
   async checkFence(workflowID: string, fence: Fence): Promise<'ok' | 'cancelled' | 'fenced'> {
-    const rows = await withDatabaseRetry(`checking workflow ${workflowID} before a step`, () => this.d.all<Raw>(this.q.checkFence, [workflowID]));
+    const rows = await withDatabaseRetry(() => `checking workflow ${workflowID} before a step`, () => this.d.all<Raw>(this.q.checkFence, [workflowID]));
     const r = rows[0];
     if (r?.status === 'CANCELLED') return 'cancelled';
     return r?.status === 'PENDING' && r.executor_id === fence.executorID && num(r.recovery_attempts) === fence.attempt ? 'ok' : 'fenced';
@@ -264,7 +264,7 @@ export class SqlSystemDatabase implements SystemDatabase {
       sql += ` AND ${OWNER}`;
       params.push(opts.fence.executorID, opts.fence.attempt);
     }
-    return withDatabaseRetry(`setting workflow ${workflowID} to ${status}`, async (attempt) => {
+    return withDatabaseRetry(() => `setting workflow ${workflowID} to ${status}`, async (attempt) => {
       if ((await this.d.run(sql, params)) === 1) return true;
       if (attempt === 1) return false;
       const row = await this.readWorkflow(workflowID);
@@ -292,14 +292,14 @@ export class SqlSystemDatabase implements SystemDatabase {
     sql += ` ORDER BY created_at ${dir}, workflow_uuid ${dir}`;
     if (f.limit !== undefined || f.offset !== undefined) (sql += ' LIMIT ?', params.push(f.limit ?? Number.MAX_SAFE_INTEGER));
     if (f.offset !== undefined) (sql += ' OFFSET ?', params.push(f.offset));
-    return (await withDatabaseRetry('listing workflows', () => this.d.all<Raw>(sql, params))).map(toWorkflowRow);
+    return (await withDatabaseRetry(() => 'listing workflows', () => this.d.all<Raw>(sql, params))).map(toWorkflowRow);
   }
 
   async upsertExecutor(e: NewExecutor): Promise<void> {
     // The heartbeat is the database's time, not ours: a process whose clock is off cannot stretch or cut a lease.
     const at = e.heartbeatAt === undefined ? this.d.nowMsSql : '?';
     const params = [e.executorID, e.hostname, e.pid, ...(e.heartbeatAt === undefined ? [] : [e.heartbeatAt])];
-    await withDatabaseRetry('the heartbeat of this executor', () =>
+    await withDatabaseRetry(() => 'the heartbeat of this executor', () =>
       this.d.run(
         `INSERT INTO ${this.S}executors (executor_id, hostname, pid, heartbeat_at) VALUES (?, ?, ?, ${at})
          ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
@@ -309,7 +309,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   async getExecutor(executorID: string): Promise<ExecutorStatus | undefined> {
-    const rows = await withDatabaseRetry(`reading executor ${executorID}`, () =>
+    const rows = await withDatabaseRetry(() => `reading executor ${executorID}`, () =>
       this.d.all<Raw>(`SELECT executor_id, hostname, pid, heartbeat_at, ${this.d.nowMsSql} - heartbeat_at AS age_ms FROM ${this.S}executors WHERE executor_id = ?`, [executorID]),
     );
     const r = rows[0];

@@ -36,21 +36,27 @@ function envBudget(): number {
 
 /**
  * Runs `fn`, again and again with backoff (50 ms doubling to 2 s) while it fails with a transient
- * error, for at most the budget; then a DatabaseUnavailableError that names the operation and
- * keeps the last driver error as its cause. `fn` gets the attempt number (1, 2 ...), so a write
- * whose first try may have committed before its connection died can check for its own row.
+ * error, for at most the budget; then a DatabaseUnavailableError that names the operation (`what`,
+ * built only then) and keeps the last driver error as its cause. `fn` gets the attempt number (1,
+ * 2 ...), so a write whose first try may have committed before its connection died can check for
+ * its own row. The first try costs one promise more than calling `fn`: this is on every step's path.
  */
-export async function withDatabaseRetry<T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> {
-  const started = Date.now();
-  for (let attempt = 1, wait = 50; ; attempt++, wait = Math.min(wait * 2, 2000)) {
+export function withDatabaseRetry<T>(what: () => string, fn: (attempt: number) => Promise<T>): Promise<T> {
+  return fn(1).catch((err: unknown) => retryLoop(what, fn, err, Date.now()));
+}
+
+async function retryLoop<T>(what: () => string, fn: (attempt: number) => Promise<T>, first: unknown, started: number): Promise<T> {
+  let err = first;
+  for (let attempt = 2, wait = 50; ; attempt++, wait = Math.min(wait * 2, 2000)) {
+    if (!isTransientDatabaseError(err)) throw err;
+    const spent = Date.now() - started;
+    if (spent + wait > databaseRetry.budgetMs) throw new DatabaseUnavailableError(what(), spent, err);
+    if (attempt === 2) log.warn(`the system database is unavailable (${(err as Error).message}) at ${what()}; retrying for up to ${Math.round(databaseRetry.budgetMs / 1000)} s`);
+    await sleep(wait);
     try {
       return await fn(attempt);
-    } catch (err) {
-      if (!isTransientDatabaseError(err)) throw err;
-      const spent = Date.now() - started;
-      if (spent + wait > databaseRetry.budgetMs) throw new DatabaseUnavailableError(what, spent, err);
-      if (attempt === 1) log.warn(`the system database is unavailable (${(err as Error).message}) at ${what}; retrying for up to ${Math.round(databaseRetry.budgetMs / 1000)} s`);
-      await sleep(wait);
+    } catch (e) {
+      err = e;
     }
   }
 }
