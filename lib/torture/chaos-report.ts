@@ -36,6 +36,11 @@ export async function chaosTorture(args: { runs: number; seedFrom: number; dbs: 
   const results: (ChaosStats & { kept?: string })[] = [];
   for (const kind of args.dbs) {
     const target: ChaosTarget = kind === 'postgres' ? await postgresTarget() : sqliteTarget();
+    // Ctrl-C leaves no server running and no tmpfs mounted (the workers die with the terminal's signal).
+    // (tsx passes the terminal's SIGINT on as well: a second one must not cut the clean-up short.)
+    let closing: Promise<void> | undefined;
+    const interrupted = (signal: NodeJS.Signals) => void (closing ??= target.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
+    process.on('SIGINT', interrupted).on('SIGTERM', interrupted);
     try {
       for (let seed = args.seedFrom; seed < args.seedFrom + args.runs; seed++) {
         const s = await runChaosSeed(target, seed, opts);
@@ -43,6 +48,7 @@ export async function chaosTorture(args: { runs: number; seedFrom: number; dbs: 
         process.stderr.write(`chaos ${kind} seed ${seed}: ${s.success}/${s.workflows} SUCCESS, ${s.violations.length} violation(s)\n`);
       }
     } finally {
+      process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
       await target.close();
     }
   }
