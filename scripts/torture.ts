@@ -9,6 +9,8 @@
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
  *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (100 on SQLite, 250 on PostgreSQL), and
  *   --no-bundle (start the workload with tsx instead of a fresh esbuild bundle, lib/torture/bundle.ts).
+ *   npm run torture -- --chaos --db both              # 3 runs of faults from outside: lib/torture/chaos.ts
+ *   Chaos tuning: --workflows N per run (200), --spread-ms MS over which they start (10000).
  *
  * For seed in 1..N, on each database: a fresh database, then the workload as a child process,
  * started again and again until it prints RESULT. Each process may die two ways, both real: its
@@ -33,6 +35,8 @@ import { redactUrl } from '../lib/redact.js';
 import { ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from '../lib/storage/embedded-pg.js';
 import type { FreshKind as TortureDb } from '../lib/storage/fresh.js';
 import { bundleForSpeed } from '../lib/torture/bundle.js';
+import { CHAOS_DEFAULTS, type ChaosOptions } from '../lib/torture/chaos.js';
+import { chaosTorture } from '../lib/torture/chaos-report.js';
 import { EX6_PROGRAM, runEx6Seed } from '../lib/torture/run-ex6.js';
 import { COUNTER_PROGRAM, DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';
 
@@ -45,6 +49,10 @@ interface Args {
   workload: 'counter' | 'ex6';
   bundle: boolean;
   opts: TortureOptions;
+  /** --chaos: faults from outside instead of deaths (lib/torture/chaos.ts) */
+  chaos?: ChaosOptions;
+  /** --runs as given (a chaos run is ~20 s: without --runs, chaos does 3, not 20) */
+  runsGiven?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -60,7 +68,13 @@ function parseArgs(argv: string[]): Args {
       a.bundle = false;
       continue;
     }
-    if (flag === '--runs') a.runs = whole(flag, v, 1);
+    if (flag === '--chaos') {
+      a.chaos ??= { ...CHAOS_DEFAULTS };
+      continue;
+    }
+    if (flag === '--workflows') (a.chaos ??= { ...CHAOS_DEFAULTS }).workflows = whole(flag, v, 1);
+    else if (flag === '--spread-ms') (a.chaos ??= { ...CHAOS_DEFAULTS }).spreadMs = whole(flag, v, 0);
+    else if (flag === '--runs') a.runs = a.runsGiven = whole(flag, v, 1);
     else if (flag === '--seed-from') a.seedFrom = whole(flag, v, 0);
     else if (flag === '--kill-window-ms') {
       const ms = whole(flag, v, 1);
@@ -78,7 +92,7 @@ function parseArgs(argv: string[]): Args {
     } else if (flag === '--workload') {
       if (v !== 'counter' && v !== 'ex6') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter or --workload ex6.`);
       a.workload = v;
-    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N, --no-bundle.`);
+    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N, --no-bundle, --chaos [--workflows N] [--spread-ms MS].`);
     i++;
   }
   return a;
@@ -117,6 +131,7 @@ function total(list: RunStats[]): Totals {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.chaos) return chaosTorture({ runs: args.runsGiven ?? 3, seedFrom: args.seedFrom, dbs: args.dbs, opts: args.chaos });
   const pg = args.dbs.includes('postgres') ? await postgresServer() : undefined;
   args.opts.pgAdminUrl = pg?.url;
   const scratch = mkdtempSync(join(tmpdir(), 'torture-reference-'));

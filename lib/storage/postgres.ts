@@ -203,6 +203,12 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlSystemData
     options: `-c search_path=${opts.appSchema},public`,
   });
   pool.on('error', (err) => log.warn(`PostgreSQL connection lost (${redactUrl(opts.url)}): ${err.message}`));
+  // Every client keeps a listener of its own from birth. pg-pool takes its idle listener off a new
+  // client before our checkOut()/keep() can add theirs (after an await): when the server's
+  // ReadyForQuery and its FATAL 57P01 (a fast shutdown, pg_terminate_backend) come in one read,
+  // the 'error' is emitted in that gap, with no listener, and crashes the process (chaos torture).
+  // The failure still reaches the statement that uses the client.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${opts.appSchema}`);
   } catch (err) {
