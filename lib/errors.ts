@@ -1,6 +1,8 @@
 // Every error the workbook throws on purpose. Each one takes facts (ids, names, values), builds a
 // message that names the problem and ends with the fix, and keeps the original error as `cause`.
-// Messages never contain a password: URLs pass through redactUrl() before they get here.
+// Messages never contain a password: URLs pass through redactUrl() before they get here, and the
+// base class masks whatever connection string or known password is left (lib/redact.ts).
+import { redactText } from './redact.js';
 
 export class WorkbookError extends Error {
   constructor(
@@ -9,7 +11,7 @@ export class WorkbookError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(redactText(message), options);
     this.name = new.target.name;
   }
 }

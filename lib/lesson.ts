@@ -9,6 +9,7 @@ import { DBOS, type RecoveryReport } from './dbos.js';
 import type { WorkflowHandle } from './engine.js';
 import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError } from './errors.js';
 import { Faults } from './faults.js';
+import { redactText } from './redact.js';
 import { isUnfinished, UNFINISHED } from './storage/types.js';
 
 export const EXIT_FAILED = 1;
@@ -28,7 +29,7 @@ export async function runLesson(name: string, lesson: (recovery: RecoveryReport)
   } catch (err) {
     code = isBadInput(err) ? EXIT_BAD_INPUT : EXIT_FAILED;
     const msg = err instanceof WorkbookError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    process.stderr.write(`\n${isBadInput(err) ? 'BAD INPUT' : 'FAILED'}: ${msg}\n`);
+    process.stderr.write(`\n${isBadInput(err) ? 'BAD INPUT' : 'FAILED'}: ${redactText(msg)}\n`);
   } finally {
     await DBOS.shutdown().catch((e) => process.stderr.write(`shutdown: ${(e as Error).message}\n`));
   }
