@@ -59,10 +59,13 @@ const known = new Set<string>();
 /**
  * Remembers the password of a connection string this process uses, so that redactText() masks it
  * wherever it shows up (a driver's error message that quotes it, say). Short passwords are not
- * remembered: masking every "a" would garble the text and hide nothing.
+ * remembered: masking every "a" would garble the text and hide nothing. Nor is a password that the
+ * masked string still shows as its user, host or database name (the embedded server's "workbook"):
+ * masking it would hide where the database is, and says nothing the location does not.
  */
 export function rememberSecret(connection: string): void {
-  for (const secret of passwordsIn(connection)) if (secret.length >= 4) known.add(secret);
+  const shown = redactUrl(connection);
+  for (const secret of passwordsIn(connection)) if (secret.length >= 4 && !shown.includes(secret)) known.add(secret);
 }
 
 /** The passwords a connection string holds, as written and decoded. */
