@@ -53,7 +53,8 @@ export const MUTANTS: Mutant[] = [
     claim: 'the fence: a write counts only while its execution (executor and attempt) still owns the workflow (SQLite)',
     file: 'lib/storage/sql.ts',
     find: "const FENCE = `status = 'PENDING' AND ${OWNER}`;",
-    replace: "const FENCE = `status = 'PENDING'`;",
+    // The placeholders stay (their parameters are still sent): only the check is gone.
+    replace: "const FENCE = `status = 'PENDING' AND (${OWNER} OR 1 = 1)`;",
     tests: ['test/62-fence.test.ts'],
     db: 'sqlite',
     quick: true,
@@ -63,7 +64,8 @@ export const MUTANTS: Mutant[] = [
     claim: 'the fence, on PostgreSQL: a paused, taken-over process cannot record a step the new owner has not',
     file: 'lib/storage/sql.ts',
     find: "const FENCE = `status = 'PENDING' AND ${OWNER}`;",
-    replace: "const FENCE = `status = 'PENDING'`;",
+    // The placeholders stay (their parameters are still sent): only the check is gone.
+    replace: "const FENCE = `status = 'PENDING' AND (${OWNER} OR 1 = 1)`;",
     tests: ['test/62-fence.test.ts'],
     db: 'postgres',
   },

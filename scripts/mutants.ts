@@ -27,6 +27,13 @@ import { PROJECT_ROOT } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { MUTANTS, type Mutant } from '../mutants/mutants.js';
 
+interface VitestReport {
+  numFailedTests: number;
+  numPassedTests: number;
+  numFailedTestSuites: number;
+  testResults: { status: string; message?: string; assertionResults?: { title: string; status: string; failureMessages?: string[] }[] }[];
+}
+
 type Verdict = 'killed' | 'SURVIVED' | 'DOES NOT APPLY' | 'NO TESTS RAN' | 'TIMED OUT';
 interface Outcome { id: string; verdict: Verdict; failed: number; passed: number; seconds: number; detail: string }
 
@@ -75,9 +82,12 @@ async function runMutant(m: Mutant): Promise<Outcome> {
     const { code, timedOut, output } = await run(args, dir, childEnv(m));
     if (timedOut) return done('TIMED OUT', `the tests did not end within ${TIMEOUT_MS / 1000} s`);
     if (!existsSync(report)) return done('NO TESTS RAN', `vitest wrote no report (exit ${code}): ${output.trim().split('\n').slice(-5).join(' | ')}`);
-    const r = JSON.parse(readFileSync(report, 'utf8')) as { numFailedTests: number; numPassedTests: number; numFailedTestSuites: number; testResults: { status: string; message?: string }[] };
+    const r = JSON.parse(readFileSync(report, 'utf8')) as VitestReport;
     const broken = r.testResults.filter((t) => t.status === 'failed' && t.message).map((t) => t.message!.split('\n')[0]);
-    if (r.numFailedTests > 0) return done('killed', `${r.numFailedTests} test(s) failed`, r.numFailedTests, r.numPassedTests);
+    // The first failure, to see that the test caught the claim (an assertion), not a crash of the mutant.
+    const first = r.testResults.flatMap((t) => t.assertionResults ?? []).find((a) => a.status === 'failed');
+    const why = first ? `: "${first.title}": ${(first.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 160)}` : '';
+    if (r.numFailedTests > 0) return done('killed', `${r.numFailedTests} test(s) failed${why}`, r.numFailedTests, r.numPassedTests);
     if (r.numFailedTestSuites > 0) return done('killed', `a test file failed to run: ${broken.join('; ').slice(0, 200)}`, 0, r.numPassedTests);
     if (r.numPassedTests === 0) return done('NO TESTS RAN', `no test matched ${m.tests.join(' ')}${m.testName ? ` -t "${m.testName}"` : ''}`);
     return done('SURVIVED', `all ${r.numPassedTests} test(s) passed with the claim broken`, 0, r.numPassedTests);
