@@ -199,4 +199,14 @@ export const MUTANTS: Mutant[] = [
     db: 'sqlite',
     quick: true,
   },
+  {
+    id: 'ex5-time-split',
+    claim: "ex5 splits the time into the lesson's work and the engine's overhead, which add up to the total",
+    file: 'experiments/ex5.ts',
+    find: 'const engine = total - lesson;',
+    replace: 'const engine = total - ms.generate;',
+    tests: ['test/54-ex5.test.ts'],
+    testName: '1,000 users',
+    db: 'sqlite',
+  },
 ];
