@@ -209,4 +209,15 @@ export const MUTANTS: Mutant[] = [
     testName: '1,000 users',
     db: 'sqlite',
   },
+  {
+    id: 'group-commit',
+    claim: "SQLite's group commit: writes sent in the same turn share one transaction (seen in the WAL, not in the engine's own counters)",
+    file: 'lib/storage/sqlite.ts',
+    find: 'outcomes = writes.length === 1 ? runEach() : this.db.transaction(runEach).immediate();',
+    replace: 'outcomes = runEach();',
+    tests: ['test/13-group-commit.test.ts'],
+    testName: 'outside the engine',
+    db: 'sqlite',
+    quick: true,
+  },
 ];
