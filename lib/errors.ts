@@ -9,9 +9,10 @@ export class WorkbookError extends Error {
     /** a stable code a test or a script can match on */
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    /** redacted: the message was built from masked parts and holds an example URL that must stay readable */
+    options?: { cause?: unknown; redacted?: boolean },
   ) {
-    super(redactText(message), options);
+    super(options?.redacted ? message : redactText(message), options);
     this.name = new.target.name;
   }
 }
@@ -30,6 +31,7 @@ export class DatabaseUrlError extends WorkbookError {
       'DATABASE_URL',
       `DATABASE_URL ${redactedUrl} is not usable: ${problem}. ` +
         'Expected postgres://user:password@host:5432/database; unset DATABASE_URL to use SQLite.',
+      { redacted: true }, // the URL came masked; the example must keep its "user:password"
     );
   }
 }

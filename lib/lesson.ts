@@ -28,8 +28,9 @@ export async function runLesson(name: string, lesson: (recovery: RecoveryReport)
     code = (await lesson(recovery)) ?? 0;
   } catch (err) {
     code = isBadInput(err) ? EXIT_BAD_INPUT : EXIT_FAILED;
-    const msg = err instanceof WorkbookError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    process.stderr.write(`\n${isBadInput(err) ? 'BAD INPUT' : 'FAILED'}: ${redactText(msg)}\n`);
+    // A WorkbookError's message is redacted already (lib/errors.ts); a driver's error is redacted here.
+    const msg = err instanceof WorkbookError ? err.message : redactText(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    process.stderr.write(`\n${isBadInput(err) ? 'BAD INPUT' : 'FAILED'}: ${msg}\n`);
   } finally {
     await DBOS.shutdown().catch((e) => process.stderr.write(`shutdown: ${(e as Error).message}\n`));
   }
