@@ -1,15 +1,18 @@
 // Every error the workbook throws on purpose. Each one takes facts (ids, names, values), builds a
 // message that names the problem and ends with the fix, and keeps the original error as `cause`.
-// Messages never contain a password: URLs pass through redactUrl() before they get here.
+// Messages never contain a password: URLs pass through redactUrl() before they get here, and the
+// base class masks whatever connection string or known password is left (lib/redact.ts).
+import { redactText } from './redact.js';
 
 export class WorkbookError extends Error {
   constructor(
     /** a stable code a test or a script can match on */
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    /** redacted: the message was built from masked parts and holds an example URL that must stay readable */
+    options?: { cause?: unknown; redacted?: boolean },
   ) {
-    super(message, options);
+    super(options?.redacted ? message : redactText(message), options);
     this.name = new.target.name;
   }
 }
@@ -28,6 +31,7 @@ export class DatabaseUrlError extends WorkbookError {
       'DATABASE_URL',
       `DATABASE_URL ${redactedUrl} is not usable: ${problem}. ` +
         'Expected postgres://user:password@host:5432/database; unset DATABASE_URL to use SQLite.',
+      { redacted: true }, // the URL came masked; the example must keep its "user:password"
     );
   }
 }

@@ -11,6 +11,7 @@ import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError }
 import { Faults } from './faults.js';
 import { checkLessonArgs, DATABASE_FLAGS, type LessonFlag, unknownVariables } from './lesson-input.js';
 import { log } from './log.js';
+import { redactText } from './redact.js';
 import { isUnfinished, UNFINISHED } from './storage/types.js';
 
 export const EXIT_FAILED = 1;
@@ -39,7 +40,8 @@ export async function runLesson(name: string, lesson: (recovery: RecoveryReport)
     code = (await lesson(recovery)) ?? 0;
   } catch (err) {
     code = isBadInput(err) ? EXIT_BAD_INPUT : EXIT_FAILED;
-    const msg = err instanceof WorkbookError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    // A WorkbookError's message is redacted already (lib/errors.ts); a driver's error is redacted here.
+    const msg = err instanceof WorkbookError ? err.message : redactText(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
     process.stderr.write(`\n${isBadInput(err) ? 'BAD INPUT' : 'FAILED'}: ${msg}\n`);
   } finally {
     await DBOS.shutdown().catch((e) => process.stderr.write(`shutdown: ${(e as Error).message}\n`));

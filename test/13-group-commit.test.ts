@@ -1,6 +1,7 @@
 // SQLite's group commit (lib/storage/sqlite.ts): writes sent in the same turn share one
 // transaction, and each one still stands alone: a fenced write refused in a batch is refused
 // alone, a failing statement fails alone, and every caller hears only after the commit.
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DBOS } from '../lib/index.js';
 import { withDatabase } from '../lib/storage/open.js';
@@ -39,6 +40,31 @@ describe('sqlite: group commit', () => {
       const seq = { ...sqliteCommits };
       for (let i = 0; i < 5; i++) await oneStep(100 + i);
       expect(sqliteCommits.commits - seq.commits).toBe(sqliteCommits.writes - seq.writes);
+    } finally {
+      await DBOS.shutdown();
+    }
+  });
+
+  it("seen from outside the engine (the WAL file's frames, not the engine's counters): concurrent workflows commit far fewer times", async () => {
+    const { choice } = await freshDatabase('sqlite');
+    if (choice.kind !== 'sqlite') throw new Error('a SQLite test');
+    DBOS.setConfig({ name: 'groupcommit', database: choice });
+    await DBOS.launch();
+    try {
+      // Each commit appends the pages it changed to the WAL as frames (24-byte header + a page); a
+      // page changed by many writes of one transaction is written once. Well under the 1,000-page
+      // auto-checkpoint, so the file only grows here.
+      const [{ page_size: page }] = (await DBOS.appDatabase.query<{ page_size: number }>('PRAGMA page_size'));
+      const frames = () => (statSync(`${choice.file}-wal`).size - 32) / (24 + Number(page));
+      await oneStep(-1); // the WAL exists, the statements are prepared
+      const f0 = frames();
+      await Promise.all(Array.from({ length: 30 }, (_, i) => oneStep(1000 + i)));
+      const grouped = frames() - f0;
+      const f1 = frames();
+      for (let i = 0; i < 30; i++) await oneStep(2000 + i);
+      const alone = frames() - f1;
+      expect(alone).toBeGreaterThanOrEqual(90); // 90 writes, each its own commit: a frame at least each
+      expect(grouped * 3).toBeLessThan(alone);
     } finally {
       await DBOS.shutdown();
     }

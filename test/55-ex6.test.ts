@@ -1,9 +1,13 @@
 // ex6 through the retry loop (scripts/loop.ts, as a user runs it), with fixed seeds: however many
 // step retries and crashes a seed brings, the unique count is exactly 1,000, and it matches what
-// the database itself says (COUNT(DISTINCT id), read here, not by the lesson).
+// the database itself says (COUNT(DISTINCT id), read here, not by the lesson). And the count is
+// counted: with users of other ids added to the workflow's rows (with copies of their own), the
+// lesson's count follows the database, not the 1,000 every seed happens to have.
 import { describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
+import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, queryDatabase, resultOf, runScript, type LoopSummary } from './helpers.js';
+import { countFixture, insertExtraUsers } from './fixtures/ex6-count.js';
 
 interface Ex6Result { workflowID: string; how: string; attempt: number; rows: number; retryDuplicates: number; crashDuplicates: number; unique: number }
 
@@ -21,6 +25,36 @@ async function fromDatabase(choice: DatabaseChoice, workflowID: string): Promise
 }
 
 for (const kind of DATABASES) {
+  describe(`${kind}: ex6 counts what the database holds`, () => {
+    it('countUnique on a fixture whose duplicates have different ids: retry copies, crash copies, another workflow', async () => {
+      const { choice } = await freshDatabase(kind);
+      const f = await withDatabase(choice, 'ex6', 'ex6-count-test', (db) => countFixture(db.app));
+      expect(f.counted).toBe(f.expected);
+      const [db] = await queryDatabase(choice, 'ex6', 'SELECT COUNT(DISTINCT id) AS ids, COUNT(*) AS rows FROM users WHERE workflow_id = ?', [f.workflowID]);
+      expect(db.ids).toBe(f.expected);
+      expect(db.rows).toBeGreaterThan(f.expected * 2); // the fixture does hold duplicates of each kind
+    });
+
+    it('a crashed run, then users of different ids added to its rows: the recovered count follows the database, not 1,000', async () => {
+      const { choice, env } = await freshDatabase(kind);
+      const run = () => runScript('experiments/ex6.ts', { ...env, WORKBOOK_SEED: '4' }, { timeoutMs: 60_000 });
+      const first = await run();
+      expect(first.signal, first.stdout + first.stderr).toBe('SIGABRT'); // seed 4 crashes once, after a write
+      const workflowID = /^STARTED: new workflow (\S+)$/m.exec(first.stdout)![1];
+      const extra = await withDatabase(choice, 'ex6', 'ex6-count-test', (db) => insertExtraUsers(db.app, workflowID));
+      let last = await run();
+      for (let i = 0; i < 5 && last.code !== 0; i++) last = await run();
+      expect(last.code, last.stdout + last.stderr).toBe(0);
+      const res = resultOf(last) as Ex6Result;
+      expect(res.workflowID).toBe(workflowID);
+      const db = await fromDatabase(choice, workflowID);
+      expect(db.ids).toBe(1000 + extra.ids);
+      expect(res.unique).toBe(db.ids);
+      expect(res.rows).toBe(db.rows);
+      expect(res.crashDuplicates).toBeGreaterThanOrEqual(100 + extra.rows - extra.ids);
+    });
+  });
+
   describe(`${kind}: ex6 in the retry loop`, () => {
     for (const { seed, crashes } of SEEDS) {
       it(`seed ${seed}${crashes ? ' (step retries and crashes)' : ' (step retries, no crash)'}: exactly 1,000 unique users`, async () => {

@@ -2,6 +2,9 @@
 // one thing wrong, and expects its exit code, a message that names the problem and the fix (and
 // never a password), and that nothing committed before is lost: each database first gets a real
 // ex1 run whose rows must all still be there, unchanged, after every case; some cases check more.
+// Whether a case's run opened that database at all is checked too (a launch leaves its executor
+// row): a case that says `opens` must have reached it, so "nothing lost" means something there; any
+// other must have been refused before it touched it.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -31,6 +34,8 @@ interface BadCase {
   /** must not appear in the output */
   secret?: string;
   after?: (c: Ctx, r: RunResult) => Promise<void>;
+  /** the run launches the engine on the committed database (default: it is refused before it does) */
+  opens?: boolean;
 }
 
 const EX1 = 'experiments/ex1.ts';
@@ -50,7 +55,7 @@ const statusOf = async (c: Ctx, id: string) => (await query(c, (S) => `SELECT st
 function badResult(kind: string, problem: RegExp): BadCase {
   const id = `bad-result-${kind}`;
   return {
-    name: `a step result that is ${kind}`, file: FIX, code: 1,
+    name: `a step result that is ${kind}`, file: FIX, code: 1, opens: true,
     env: (c) => ({ ...c.env, BAD_WF_ID: id, BAD_RESULT: kind }),
     says: [/the result of step badResult cannot be stored as JSON/, problem, /Return plain data .*convert BigInt to a string, drop functions, break cycles, use null instead of undefined in arrays/],
     after: async (c) => {
@@ -64,7 +69,7 @@ function badResult(kind: string, problem: RegExp): BadCase {
 
 function badOption(what: string, opts: object, says: RegExp): BadCase {
   return {
-    name: `invalid step options: ${what}`, file: FIX, code: 2,
+    name: `invalid step options: ${what}`, file: FIX, code: 2, opens: true,
     env: (c) => ({ ...c.env, BAD_WF_ID: `bad-opts-${what}`, BAD_STEP_OPTS: JSON.stringify(opts) }),
     says: [says, /Fix the step's options/],
     after: async (c) => expect(await statusOf(c, `bad-opts-${what}`)).toBeUndefined(), // refused before anything started
@@ -119,7 +124,7 @@ const CASES: BadCase[] = [
   badResult('undefined-in-array', /undefined inside an array at \$\[1\]/),
 
   // The code changed under a PENDING workflow.
-  { name: 'a step renamed between runs', file: FIX, code: 1,
+  { name: 'a step renamed between runs', file: FIX, code: 1, opens: true,
     before: async (c) => expect((await runScript(FIX, { ...c.env, BAD_WF_ID: 'bad-rename-step', BAD_CRASH_AFTER_STEP0: '1' })).signal).toBe('SIGABRT'),
     env: (c) => ({ ...c.env, BAD_WF_ID: 'bad-rename-step', BAD_STEP0_NAME: 'firstRenamed' }),
     says: [/During execution of workflow bad-rename-step step 0, function firstRenamed was called but first was recorded there/, /Check that your workflow is deterministic/],
@@ -127,7 +132,7 @@ const CASES: BadCase[] = [
       expect(await statusOf(c, 'bad-rename-step')).toBe('ERROR');
       expect((await steps(c, 'bad-rename-step')).map((r) => [Number(r.function_id), r.function_name, r.output])).toEqual([[0, 'first', '"first done"']]);
     } },
-  { name: 'a workflow renamed between runs', file: FIX, code: 2,
+  { name: 'a workflow renamed between runs', file: FIX, code: 2, opens: true,
     before: async (c) => expect((await runScript(FIX, { ...c.env, BAD_WF_ID: 'bad-rename-wf', BAD_CRASH_AFTER_STEP0: '1' })).signal).toBe('SIGABRT'),
     env: (c) => ({ ...c.env, BAD_WF_ID: 'bad-rename-wf', BAD_WF_NAME: 'renamedWorkflow' }),
     says: [/Workflow bad-rename-wf is PENDING under the name "badInputWorkflow", but no workflow of that name is registered \(known: renamedWorkflow\)/,
@@ -163,6 +168,9 @@ const CASES: BadCase[] = [
     says: [/--runs many is not usable: give a whole number >= 1, e\.g\. --runs 100/] },
 ];
 
+/** Executor rows: each launch on the committed database leaves one. */
+const executors = async (c: Ctx) => Number((await query(c, (S) => `SELECT COUNT(*) AS n FROM ${S}executors`))[0].n);
+
 /** Every workflow and step row, and the users ex1 wrote: what must survive each case. */
 async function committed(c: Ctx): Promise<string[]> {
   const users = c.kind === 'sqlite' ? 'users' : 'ex1.users';
@@ -190,11 +198,14 @@ for (const kind of DATABASES) {
       it(`${bad.name}: exit ${bad.code}, says the problem and the fix`, async () => {
         const c: Ctx = { ...ctx, dir: tempDir('bad-input-') };
         await bad.before?.(c);
+        const launches = await executors(c);
         const r = await runScript(bad.file, await bad.env(c), { args: bad.args });
         const out = r.stdout + r.stderr;
         expect(r.code, out).toBe(bad.code);
         for (const s of bad.says) expect(out).toMatch(s);
         if (bad.secret) expect(out).not.toContain(bad.secret);
+        // Read before `after`, which may run the fixture again.
+        expect(await executors(c) > launches, 'the run opened the committed database').toBe(bad.opens ?? false);
         await bad.after?.(c, r);
         expect(await committed(c)).toEqual(expect.arrayContaining(before));
       });

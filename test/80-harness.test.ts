@@ -42,6 +42,9 @@ for (const kind of DATABASES) {
       const report = await crashTest('examples/order/fixed.ts', 'order', undefined, { ...quiet, db, concurrency: 2, env: { ...process.env, ...fresh.env } });
       expect(report.ok).toBe(true);
       expect(report.reference).toEqual({ status: 'SUCCESS', output: JSON.stringify({ orderID: 'order-1', reserved: 2, charged: 1999, emailed: 'ada@example.com' }), error: null });
+      // Every crash point was tried: before and after each of the three steps (the loop below must not pass on none).
+      expect(report.points.map((p) => `${p.when} ${p.functionID} ${p.name}`).sort()).toEqual(
+        ['after 0 reserveStock', 'after 1 chargeCard', 'after 2 sendEmail', 'before 0 reserveStock', 'before 1 chargeCard', 'before 2 sendEmail']);
       for (const p of report.points) {
         expect(p.ranTwice).toEqual(p.when === 'before' ? [`step ${p.functionID} (${p.name})`] : []);
         // After a crash past step k's record, k + 1 outcomes are replayed; before it, k.

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { DatabaseConnectionError, DatabaseUrlError } from '../errors.js';
 import { log } from '../log.js';
-import { redactUrl } from '../redact.js';
+import { redactUrl, rememberSecret } from '../redact.js';
 import { SqlSystemDatabase, type Driver, type Statement } from './sql.js';
 import { isTransientDatabaseError } from './transient.js';
 
@@ -194,6 +194,7 @@ export interface PostgresOptions {
 }
 
 export async function openPostgres(opts: PostgresOptions): Promise<SqlSystemDatabase> {
+  rememberSecret(opts.url); // a driver message that quotes the password is masked too (lib/redact.ts)
   parsePostgresUrl(opts.url);
   const pool = new pg.Pool({
     connectionString: opts.url,
