@@ -3,6 +3,8 @@
 import { MIGRATIONS, renderStatements } from './schema.js';
 import type {
   AppDatabase,
+  IsolationLevel,
+  TransactionOptions,
   ExecutorRow,
   Fence,
   ListFilter,
@@ -32,6 +34,18 @@ export interface Driver {
   /** runs `fn` holding a lock that only one migrating process can hold at a time */
   withMigrationLock(fn: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
+  // Transaction steps (lib/transactions/):
+  /** runs `fn` on one connection between BEGIN and COMMIT; ROLLBACK when it throws. Nothing else of this process's writes goes in between. */
+  interactive<T>(fn: (t: TxConnection) => Promise<T>, isolationLevel?: IsolationLevel): Promise<T>;
+  /** the clause that locks the rows a SELECT read until COMMIT: ' FOR SHARE' on PostgreSQL, '' on SQLite (its write lock covers the whole file) */
+  readonly lockRowsClause: string;
+  isRetriable(err: unknown): boolean;
+}
+
+/** The statements of one open transaction (Driver.interactive). */
+export interface TxConnection {
+  run(sql: string, params?: unknown[]): Promise<number>;
+  all<T>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
 type Raw = Record<string, unknown>;
@@ -88,6 +102,12 @@ function counted(d: Driver): Driver {
     transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
     withMigrationLock: (fn) => d.withMigrationLock(fn),
     close: () => d.close(),
+    interactive: (fn, isolation) => d.interactive((t) => fn({
+      run: (sql, params) => (queryStats.statements++, t.run(sql, params)),
+      all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, t.all<T>(sql, params)),
+    }), isolation),
+    lockRowsClause: d.lockRowsClause,
+    isRetriable: (err) => d.isRetriable(err),
   };
 }
 
@@ -266,4 +286,47 @@ export class SqlSystemDatabase implements SystemDatabase {
   close(): Promise<void> {
     return this.d.close();
   }
+
+  // --- Transaction steps (lib/transactions/): the app's writes and the outcome, one transaction ---
+
+  async recordInTransaction<T>(fn: (tx: AppDatabase) => Promise<T>, opts: TransactionOptions<T>): Promise<{ value: T; recorded: boolean }> {
+    const S = this.S;
+    try {
+      return await this.d.interactive(async (t) => {
+        const value = await fn(appOn(t, this.app));
+        if (!opts.record) return { value, recorded: true };
+        const { op, fence } = opts.record(value);
+        // The fence, checked in this transaction and held until COMMIT: a takeover (claimWorkflow's
+        // UPDATE of this row) waits for us, so the new owner reads our outcome and replays it.
+        const owned = await t.all(`SELECT 1 AS ok FROM ${S}workflow_status WHERE workflow_uuid = ? AND ${FENCE}${this.d.lockRowsClause}`,
+          [op.workflowID, fence.executorID, fence.attempt]);
+        if (owned.length === 0 || (await t.run(this.q.recordOperation, hotParams.recordOperation(op, fence))) !== 1) throw FENCED;
+        opts.beforeCommit?.();
+        return { value, recorded: true };
+      }, opts.isolationLevel);
+    } catch (err) {
+      if (err === FENCED) return { value: undefined as T, recorded: false }; // rolled back: the app's writes too
+      throw err;
+    }
+  }
+
+  isRetriableTransactionError(err: unknown): boolean {
+    return this.d.isRetriable(err);
+  }
+}
+
+/** Internal control flow of recordInTransaction, never seen by a user: the fence refused, roll back. */
+const FENCED = Symbol('fenced');
+
+/** The app's tables through an open transaction: the same interface as DBOS.appDatabase. */
+function appOn(t: TxConnection, app: AppDatabase): AppDatabase {
+  return {
+    dialect: app.dialect,
+    schemaPrefix: app.schemaPrefix,
+    exec: async (sql) => void (await t.run(sql)),
+    query: (sql, params) => t.all(sql, params),
+    batch: async (statements) => {
+      for (const s of statements) await t.run(s.sql, s.params); // already inside one transaction
+    },
+  };
 }

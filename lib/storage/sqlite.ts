@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseConnectionError } from '../errors.js';
-import { SqlSystemDatabase, type Driver, type Statement } from './sql.js';
+import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } from './sql.js';
 
 export interface SqliteOptions {
   file: string;
@@ -64,6 +64,7 @@ class SqliteDriver implements Driver {
    * so a fenced write that is refused is refused alone; a statement that fails fails alone.
    */
   run(sql: string, params: unknown[] = []): Promise<number> {
+    if (this.txOpen) return this.txOpen.then(() => this.run(sql, params)); // after the open transaction step
     if (params.length === 0 && sql.includes(';')) {
       this.commitQueued(); // writes sent before it go first
       this.db.exec(sql); // a script of several statements (app DDL)
@@ -107,6 +108,7 @@ class SqliteDriver implements Driver {
   }
 
   async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    while (this.txOpen) await this.txOpen; // it would read the open transaction's uncommitted rows
     const stmt = this.prepare(sql);
     if (!stmt.reader) {
       this.commitQueued(); // writes sent before it go first
@@ -117,6 +119,7 @@ class SqliteDriver implements Driver {
   }
 
   async transaction(statements: Statement[]): Promise<void> {
+    while (this.txOpen) await this.txOpen;
     this.commitQueued(); // writes sent before it go first
     this.db.transaction(() => {
       for (const s of statements) {
@@ -124,6 +127,49 @@ class SqliteDriver implements Driver {
         else this.prepare(s.sql).run(...(s.params ?? []));
       }
     }).immediate();
+  }
+
+  // --- Transaction steps (lib/transactions/) ---
+  // One connection, so a transaction step has it to itself: the group-commit queue is flushed before
+  // BEGIN, and every other write or read of this process waits (txOpen) until COMMIT or ROLLBACK,
+  // instead of landing inside the step's transaction. BEGIN IMMEDIATE takes SQLite's one write lock
+  // at once: another process's takeover waits for our COMMIT (busy_timeout), which is the fence's hold.
+  private txOpen: Promise<void> | undefined;
+  readonly lockRowsClause = '';
+
+  async interactive<T>(fn: (t: TxConnection) => Promise<T>): Promise<T> {
+    while (this.txOpen) await this.txOpen; // one transaction step at a time on this connection
+    let end!: () => void;
+    this.txOpen = new Promise((r) => (end = r));
+    try {
+      this.commitQueued();
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const value = await fn({
+          run: async (sql, params = []) => {
+            if (params.length === 0 && sql.includes(';')) return (this.db.exec(sql), 0);
+            return this.prepare(sql).run(...params).changes;
+          },
+          all: async <R>(sql: string, params: unknown[] = []) => {
+            const stmt = this.prepare(sql);
+            if (!stmt.reader) return (stmt.run(...params), [] as R[]);
+            return stmt.all(...params) as R[];
+          },
+        });
+        this.db.exec('COMMIT');
+        return value;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.txOpen = undefined;
+      end();
+    }
+  }
+
+  isRetriable(err: unknown): boolean {
+    return /^SQLITE_BUSY/.test((err as { code?: string })?.code ?? ''); // the write lock was not free within busy_timeout
   }
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
