@@ -41,6 +41,21 @@ const ISOLATION_LEVELS: IsolationLevel[] = ['READ UNCOMMITTED', 'READ COMMITTED'
 
 const txStore = new AsyncLocalStorage<AppDatabase>();
 
+/** True while this module calls a record hook: the crash-test harness then says "before COMMIT" / "after COMMIT". */
+let inRecordHook = false;
+export const isTransactionRecordHook = (): boolean => inRecordHook;
+
+/** Calls an engine record hook, marked as a transaction step's (hooks are synchronous). */
+function recordHook(hook: typeof hooks.beforeRecord, workflowID: string, functionID: number, name: string): void {
+  if (!hook) return;
+  inRecordHook = true;
+  try {
+    hook(workflowID, functionID, name);
+  } finally {
+    inRecordHook = false;
+  }
+}
+
 /** The open transaction of the transaction step running here (DBOS.appDatabase returns it inside one). */
 export function currentTransaction(): AppDatabase | undefined {
   return txStore.getStore();
@@ -104,13 +119,13 @@ async function runAndRecord<R>(
           },
         }),
         // The harness's "before record" crash point is here: inside the transaction, before COMMIT.
-        beforeCommit: () => hooks.beforeRecord?.(ctx.workflowID, functionID, name),
+        beforeCommit: () => recordHook(hooks.beforeRecord, ctx.workflowID, functionID, name),
       });
       if (!res.recorded) {
         ctx.fenced = true;
         throw await fenceError(ctx);
       }
-      hooks.afterRecord?.(ctx.workflowID, functionID, name); // after COMMIT
+      recordHook(hooks.afterRecord, ctx.workflowID, functionID, name); // after COMMIT
       return deserialize<R>(res.value);
     } catch (err) {
       if (ctx.fenced) throw err;
