@@ -120,6 +120,7 @@ const insertPage = DBOS.registerTransaction(async function insertPage(page: numb
 
 // Part 2: a send that no transaction covers. The key makes the receiver apply it once.
 const sendWelcome = DBOS.registerStep(async function sendWelcome(batch: number) {
+  await announce(batch * PAGES_PER_BATCH); // the send of batch b comes after its pages
   const key = idempotencyKey();
   const outcome = receiver.deliver(`welcome, the ${PAGES_PER_BATCH * 10} users of batch ${batch}`, key);
   console.log(`batch ${batch}: welcome message sent (key ${key}, attempt ${DBOS.stepStatus!.currentAttempt}): ${outcome}`);
