@@ -1,6 +1,7 @@
 // The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
 // Driver (how to run a statement) and its schema prefix; every query lives here, once.
 import { MIGRATIONS, renderStatements } from './schema.js';
+import { recordInTransaction } from './sql-transactions.js';
 import type {
   AppDatabase,
   IsolationLevel,
@@ -87,7 +88,7 @@ function toOperationRow(r: Raw): OperationRow {
 
 /** This execution owns the workflow: its executor and its execution attempt (the fence of every write). */
 const OWNER = `executor_id = ? AND recovery_attempts = ?`;
-const FENCE = `status = 'PENDING' AND ${OWNER}`;
+export const FENCE = `status = 'PENDING' AND ${OWNER}`;
 
 /** Statements this process sent through any system database (app tables included): the benchmark counts a recovery's queries with it. */
 export const queryStats = { statements: 0 };
@@ -287,46 +288,13 @@ export class SqlSystemDatabase implements SystemDatabase {
     return this.d.close();
   }
 
-  // --- Transaction steps (lib/transactions/): the app's writes and the outcome, one transaction ---
+  // --- Transaction steps (lib/transactions/): the app's writes and the outcome, one transaction (sql-transactions.ts) ---
 
-  async recordInTransaction<T>(fn: (tx: AppDatabase) => Promise<T>, opts: TransactionOptions<T>): Promise<{ value: T; recorded: boolean }> {
-    const S = this.S;
-    try {
-      return await this.d.interactive(async (t) => {
-        const value = await fn(appOn(t, this.app));
-        if (!opts.record) return { value, recorded: true };
-        const { op, fence } = opts.record(value);
-        // The fence, checked in this transaction and held until COMMIT: a takeover (claimWorkflow's
-        // UPDATE of this row) waits for us, so the new owner reads our outcome and replays it.
-        const owned = await t.all(`SELECT 1 AS ok FROM ${S}workflow_status WHERE workflow_uuid = ? AND ${FENCE}${this.d.lockRowsClause}`,
-          [op.workflowID, fence.executorID, fence.attempt]);
-        if (owned.length === 0 || (await t.run(this.q.recordOperation, hotParams.recordOperation(op, fence))) !== 1) throw FENCED;
-        opts.beforeCommit?.();
-        return { value, recorded: true };
-      }, opts.isolationLevel);
-    } catch (err) {
-      if (err === FENCED) return { value: undefined as T, recorded: false }; // rolled back: the app's writes too
-      throw err;
-    }
+  recordInTransaction<T>(fn: (tx: AppDatabase) => Promise<T>, opts: TransactionOptions<T>): Promise<{ value: T; recorded: boolean }> {
+    return recordInTransaction(this.d, this.q.recordOperation, this.app, fn, opts);
   }
 
   isRetriableTransactionError(err: unknown): boolean {
     return this.d.isRetriable(err);
   }
-}
-
-/** Internal control flow of recordInTransaction, never seen by a user: the fence refused, roll back. */
-const FENCED = Symbol('fenced');
-
-/** The app's tables through an open transaction: the same interface as DBOS.appDatabase. */
-function appOn(t: TxConnection, app: AppDatabase): AppDatabase {
-  return {
-    dialect: app.dialect,
-    schemaPrefix: app.schemaPrefix,
-    exec: async (sql) => void (await t.run(sql)),
-    query: (sql, params) => t.all(sql, params),
-    batch: async (statements) => {
-      for (const s of statements) await t.run(s.sql, s.params); // already inside one transaction
-    },
-  };
 }
