@@ -13,6 +13,7 @@ import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, state, type AnyFn, type WorkflowRegistration } from './state.js';
 import { openDatabase } from './storage/open.js';
 import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
+import { currentTransaction, resolveTransactionConfig, runTransactionStep, type TransactionConfig } from './transactions/index.js';
 
 export interface EngineConfig {
   /** the application: the lesson's name (ex1). Names its SQLite file and its PostgreSQL schema. */
@@ -203,9 +204,22 @@ export class DBOS {
     return currentContext()?.step;
   }
 
-  /** The lesson's own tables, in the same database as the system tables. */
+  /** The lesson's own tables, in the same database as the system tables; inside a transaction step, its open transaction. */
   static get appDatabase(): AppDatabase {
-    return db().app;
+    return currentTransaction() ?? db().app;
+  }
+
+  /** Runs `fn(tx)` as a transaction step (lib/transactions/): its writes through `tx` and its recorded outcome commit together. */
+  static runTransaction<R>(fn: (tx: AppDatabase) => Promise<R>, opts: TransactionConfig & { name: string }): Promise<R> {
+    return runTransactionStep<R>(resolveTransactionConfig(opts.name, opts), fn, []);
+  }
+
+  /** A transaction step called as `wrapped(...args)`; inside it DBOS.appDatabase is the open transaction. */
+  static registerTransaction<A extends unknown[], R>(fn: (...args: A) => Promise<R>, opts: TransactionConfig = {}): (...args: A) => Promise<R> {
+    const cfg = resolveTransactionConfig(opts.name ?? fn.name, opts);
+    const wrapped = (...args: A): Promise<R> => runTransactionStep<R>(cfg, (_tx, ...a) => fn(...(a as A)), args);
+    Object.defineProperty(wrapped, 'name', { value: cfg.name });
+    return wrapped;
   }
 
   static get executorID(): string {

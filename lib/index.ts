@@ -1,6 +1,7 @@
 // The public API, re-exported, nothing else.
 export { DBOS, type EngineConfig, type WorkflowConfig, type RecoveryReport, type StepInfo } from './dbos.js';
 export { WorkflowHandle, hooks } from './engine.js';
+export { MAX_TRANSACTION_ATTEMPTS, type TransactionConfig } from './transactions/index.js';
 export { type StepStatus } from './context.js';
 export { type StepConfig, STEP_DEFAULTS, backoffSeconds } from './retry.js';
 export { databaseFromEnv, dataDir, PROJECT_ROOT, type DatabaseChoice } from './config.js';
@@ -10,4 +11,4 @@ export { UsersTable, type UsersKey } from './users-table.js';
 export { redactUrl } from './redact.js';
 export { log } from './log.js';
 export * from './errors.js';
-export type { WorkflowRow, WorkflowStatusValue, ListFilter, AppDatabase, OperationRow } from './storage/types.js';
+export type { WorkflowRow, WorkflowStatusValue, ListFilter, AppDatabase, OperationRow, IsolationLevel } from './storage/types.js';

@@ -12,7 +12,7 @@ import { DATABASES, freshDatabase, marked, runScript, type DbKind, type RunResul
 
 afterEach(() => DBOS.shutdown());
 
-interface Totals { runs: number; aborts: number; kills: number; recoveries: number; reRuns: number; violations: number }
+interface Totals { runs: number; aborts: number; kills: number; recoveries: number; reRuns: number; retries: number; violations: number }
 
 const summaryOf = (r: RunResult) => marked<{ summary: Record<string, Totals> }>(r, 'TORTURE').summary;
 
@@ -50,6 +50,20 @@ for (const kind of DATABASES) {
       const t = summaryOf(r)[kind];
       expect(t.violations).toBe(0);
       expect(t.aborts + t.kills).toBeGreaterThan(0);
+    });
+
+    it('tx workload: raw app rows equal the recorded transaction outcomes after every run (aborts in and around transactions, SIGKILLs)', async () => {
+      const r = await runScript('scripts/torture.ts', { TORTURE_PG_URL: inject('pgAdminUrl') }, {
+        args: ['--runs', '3', '--db', dbFlag(kind), '--workload', 'tx', '--kill-chance', '1', '--max-deaths', '4'],
+        timeoutMs: 240_000,
+      });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const t = summaryOf(r)[kind];
+      expect(t.runs).toBe(3);
+      expect(t.violations).toBe(0);
+      expect(t.aborts).toBeGreaterThan(0);
+      expect(t.kills).toBeGreaterThan(0);
+      expect(t.retries).toBeGreaterThan(0); // transactions that failed after their write, rolled back
     });
 
     it('the checker catches a broken run', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../lib/config.js';
 import { crashTest, CrashTestError, type CrashTestReport } from '../lib/harness/index.js';
+import { formatPoint } from '../lib/harness/report.js';
 import type { ChildRun } from '../lib/harness/spawn.js';
 import { judge } from '../lib/harness/verdict.js';
 import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
@@ -51,6 +52,16 @@ for (const kind of DATABASES) {
         expect(p.replayed).toBe(p.when === 'after' ? p.functionID + 1 : p.functionID);
       }
     });
+
+    it('passes the transaction-step order (buggy.ts\'s random charge id, in a transaction step) at every crash point, before COMMIT and after', async () => {
+      const fresh = await freshDatabase(kind);
+      const report = await crashTest('examples/order/transaction.ts', 'order', undefined, { ...quiet, db, concurrency: 2, env: { ...process.env, ...fresh.env } });
+      expect(failedPoints(report)).toEqual([]);
+      expect(report.points.filter((p) => p.transaction).map((p) => `${p.when} ${p.functionID} ${p.name}`)).toEqual(['after 1 chargeCard', 'before 1 chargeCard']);
+      const beforeCommit = report.points.find((p) => p.transaction && p.when === 'before')!;
+      expect(beforeCommit.ranTwice).toEqual(['step 1 (chargeCard)']); // it ran again, and the check found one charge: the first was rolled back
+      expect(formatPoint(beforeCommit)).toMatch(/crash inside the transaction, before COMMIT, of transaction step 1 \(chargeCard\)/);
+    }, 240_000);
   });
 }
 

@@ -14,6 +14,7 @@ import { hooks } from '../engine.js';
 import { crashNow } from '../faults.js';
 import { deserializeError } from '../serialize.js';
 import { state } from '../state.js';
+import { isTransactionRecordHook } from '../transactions/index.js';
 import { withDatabase } from '../storage/open.js';
 import type { SystemDatabase } from '../storage/types.js';
 import { ENV, type CheckContext, type ChildEvent, type CrashWhen, type Outcome, type RecordedState } from './protocol.js';
@@ -139,7 +140,7 @@ function installHooks(): void {
   const when = env(ENV.crashWhen) as CrashWhen;
   const die = (workflowID: string, functionID: number, name: string) => {
     if (workflowID !== crashWF || functionID !== k) return;
-    send({ event: 'crashing', workflowID, functionID, name, when });
+    send({ event: 'crashing', workflowID, functionID, name, when, transaction: isTransactionRecordHook() });
     crashNow();
   };
   if (when === 'after') hooks.afterRecord = die;

@@ -6,7 +6,8 @@
 // 1. Runs the workflow once without a crash, in a child process, on a fresh database: the reference.
 // 2. For every function id k that run recorded (in every workflow it started), twice: a child that
 //    dies by process.abort() right AFTER step k's outcome is committed, and one that dies right
-//    BEFORE it is written (the step ran, its outcome is lost). Each on a fresh database, then
+//    BEFORE it is written (the step ran, its outcome is lost). For a transaction step
+//    (DBOS.registerTransaction): right after its COMMIT, and inside its transaction right before COMMIT. Each on a fresh database, then
 //    recovered by DBOS.launch() in another child process.
 // 3. Checks each recovery against the reference (lib/harness/verdict.ts) and the application's own
 //    check, prints one line per crash point, and throws a CrashTestError naming every failed one.
@@ -112,6 +113,7 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
       const recovered = eventOf(crashed, 'crashing') ? await runChild({ ...base, mode: 'recover', env }) : undefined;
       const v = judge(ref, base.workflowID, p, crashed, recovered);
       const r: CrashPointReport = { ...p, ok: v.problems.length === 0, problems: v.problems, ranTwice: v.ranTwice, replayed: v.replayed, database: label };
+      if (eventOf(crashed, 'crashing')?.transaction) r.transaction = true;
       results.set(p, r);
       log(formatPoint(r));
     });

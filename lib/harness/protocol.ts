@@ -25,7 +25,10 @@ export const ENV = {
  */
 export type ChildMode = 'run' | 'recover';
 
-/** Right after the step's outcome is committed, or right before it is written. */
+/**
+ * Right after the step's outcome is committed, or right before it is written. For a transaction
+ * step (lib/transactions/): right after its COMMIT, or inside its transaction right before COMMIT.
+ */
 export type CrashWhen = 'after' | 'before';
 
 /** One recorded outcome, as the harness compares them. */
@@ -54,7 +57,7 @@ export type ChildEvent =
   /** a step's function is about to run (hooks.beforeStep); never sent on replay */
   | { event: 'step'; workflowID: string; functionID: number; name: string; attempt: number }
   /** the child is about to die at the crash point */
-  | { event: 'crashing'; workflowID: string; functionID: number; name: string; when: CrashWhen }
+  | { event: 'crashing'; workflowID: string; functionID: number; name: string; when: CrashWhen; transaction?: boolean }
   | { event: 'outcome'; outcome: Outcome }
   /** the user's check and the table counts, after the workflow finished */
   | { event: 'check'; problems: string[]; tableCounts: Record<string, number> }

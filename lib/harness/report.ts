@@ -17,6 +17,8 @@ export interface CrashPointReport {
   replayed: number;
   /** the label of this crash point's database (a file name or a database name suffix) */
   database: string;
+  /** a transaction step: "before" is inside its transaction, before COMMIT; "after" is after COMMIT */
+  transaction?: boolean;
 }
 
 export interface CrashTestReport {
@@ -31,7 +33,11 @@ export interface CrashTestReport {
 }
 
 /** "crash before recording step 1 (charge) of workflow crash-test" */
-export function describePoint(p: Pick<CrashPointReport, 'when' | 'functionID' | 'name' | 'workflowID'>): string {
+export function describePoint(p: Pick<CrashPointReport, 'when' | 'functionID' | 'name' | 'workflowID' | 'transaction'>): string {
+  if (p.transaction) {
+    const at = p.when === 'after' ? 'after COMMIT of' : 'inside the transaction, before COMMIT, of';
+    return `crash ${at} transaction step ${p.functionID} (${p.name}) of workflow ${p.workflowID}`;
+  }
   return `crash ${p.when === 'after' ? 'after ' : 'before'} recording step ${p.functionID} (${p.name}) of workflow ${p.workflowID}`;
 }
 
@@ -41,7 +47,8 @@ function problemLines(r: CrashPointReport, indent: string): string {
 
 export function formatPoint(r: CrashPointReport): string {
   const head = `  ${r.ok ? 'ok  ' : 'FAIL'} ${describePoint(r)}`;
-  const twice = r.ranTwice.length ? `; ran twice (in the crashed process and on recovery): ${r.ranTwice.join(', ')}` : '';
+  const rolledBack = r.transaction && r.when === 'before' ? ' (the first run rolled back with the crash)' : '';
+  const twice = r.ranTwice.length ? `; ran twice (in the crashed process and on recovery): ${r.ranTwice.join(', ')}${rolledBack}` : '';
   if (!r.ok) return `${head}${twice}\n${problemLines(r, '         ')}`;
   return `${head}: ${r.replayed} outcome(s) replayed${twice}`;
 }

@@ -4,8 +4,9 @@ import pg from 'pg';
 import { DatabaseConnectionError, DatabaseUrlError } from '../errors.js';
 import { log } from '../log.js';
 import { redactUrl, rememberSecret } from '../redact.js';
-import { SqlSystemDatabase, type Driver, type Statement } from './sql.js';
+import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } from './sql.js';
 import { isTransientDatabaseError } from './transient.js';
+import type { IsolationLevel } from './types.js';
 
 /** Checks the shape of a PostgreSQL URL before any connection is tried. */
 export function parsePostgresUrl(url: string): URL {
@@ -163,6 +164,36 @@ class PostgresDriver implements Driver {
     } finally {
       done(failed);
     }
+  }
+
+  // --- Transaction steps (lib/transactions/): a connection of its own from the pool, BEGIN ... COMMIT ---
+  readonly lockRowsClause = ' FOR SHARE';
+
+  async interactive<T>(fn: (t: TxConnection) => Promise<T>, isolationLevel?: IsolationLevel): Promise<T> {
+    const { client, done } = await this.checkOut();
+    let failed: Error | undefined;
+    try {
+      await client.query(isolationLevel ? `BEGIN ISOLATION LEVEL ${isolationLevel}` : 'BEGIN');
+      const value = await fn({
+        run: async (sql, params = []) =>
+          (await client.query(params.length ? { ...this.q(sql), values: params } : sql)).rowCount ?? 0,
+        all: async <R>(sql: string, params: unknown[] = []) =>
+          (await client.query({ ...this.q(sql), values: params })).rows as R[],
+      });
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      failed = err as Error;
+      await client.query('ROLLBACK').catch(() => undefined); // it fails only when the connection is gone: done() drops it
+      throw err;
+    } finally {
+      done(failed);
+    }
+  }
+
+  isRetriable(err: unknown): boolean {
+    const code = (err as { code?: string })?.code;
+    return code === '40001' || code === '40P01'; // serialization_failure, deadlock_detected
   }
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {

@@ -2,10 +2,13 @@
 // Driver (how to run a statement) and its schema prefix; every query lives here, once.
 import { rowDamage } from './damage.js';
 import { MIGRATIONS, renderStatements } from './schema.js';
+import { recordInTransaction } from './sql-transactions.js';
 import { withDatabaseRetry } from './transient.js';
 import type {
   AppDatabase,
   ExecutorStatus,
+  IsolationLevel,
+  TransactionOptions,
   Fence,
   ListFilter,
   NewExecutor,
@@ -37,6 +40,18 @@ export interface Driver {
   /** runs `fn` holding a lock that only one migrating process can hold at a time */
   withMigrationLock(fn: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
+  // Transaction steps (lib/transactions/):
+  /** runs `fn` on one connection between BEGIN and COMMIT; ROLLBACK when it throws. Nothing else of this process's writes goes in between. */
+  interactive<T>(fn: (t: TxConnection) => Promise<T>, isolationLevel?: IsolationLevel): Promise<T>;
+  /** the clause that locks the rows a SELECT read until COMMIT: ' FOR SHARE' on PostgreSQL, '' on SQLite (its write lock covers the whole file) */
+  readonly lockRowsClause: string;
+  isRetriable(err: unknown): boolean;
+}
+
+/** The statements of one open transaction (Driver.interactive). */
+export interface TxConnection {
+  run(sql: string, params?: unknown[]): Promise<number>;
+  all<T>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
 type Raw = Record<string, unknown>;
@@ -81,7 +96,7 @@ function toOperationRow(r: Raw): OperationRow {
 
 /** This execution owns the workflow: its executor and its execution attempt (the fence of every write). */
 const OWNER = `executor_id = ? AND recovery_attempts = ?`;
-const FENCE = `status = 'PENDING' AND ${OWNER}`;
+export const FENCE = `status = 'PENDING' AND ${OWNER}`;
 
 /** Statements this process sent through any system database (app tables included): the benchmark counts a recovery's queries with it. */
 export const queryStats = { statements: 0 };
@@ -97,6 +112,12 @@ function counted(d: Driver): Driver {
     transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
     withMigrationLock: (fn) => d.withMigrationLock(fn),
     close: () => d.close(),
+    interactive: (fn, isolation) => d.interactive((t) => fn({
+      run: (sql, params) => (queryStats.statements++, t.run(sql, params)),
+      all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, t.all<T>(sql, params)),
+    }), isolation),
+    lockRowsClause: d.lockRowsClause,
+    isRetriable: (err) => d.isRetriable(err),
   };
 }
 
@@ -318,5 +339,15 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   close(): Promise<void> {
     return this.d.close();
+  }
+
+  // --- Transaction steps (lib/transactions/): the app's writes and the outcome, one transaction (sql-transactions.ts) ---
+
+  recordInTransaction<T>(fn: (tx: AppDatabase) => Promise<T>, opts: TransactionOptions<T>): Promise<{ value: T; recorded: boolean }> {
+    return recordInTransaction(this.d, this.q.recordOperation, this.app, fn, opts);
+  }
+
+  isRetriableTransactionError(err: unknown): boolean {
+    return this.d.isRetriable(err);
   }
 }

@@ -3,10 +3,11 @@
 // default: every commit survives a process crash (abort, SIGKILL); a power cut or OS crash may lose
 // the last commits but never corrupts the file. WORKBOOK_SQLITE_SYNC=FULL survives power cuts too.
 import Database from 'better-sqlite3';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseConnectionError } from '../errors.js';
-import { SqlSystemDatabase, type Driver, type Statement } from './sql.js';
+import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } from './sql.js';
 
 export interface SqliteOptions {
   file: string;
@@ -78,6 +79,7 @@ class SqliteDriver implements Driver {
    * so a fenced write that is refused is refused alone; a statement that fails fails alone.
    */
   run(sql: string, params: unknown[] = []): Promise<number> {
+    if (this.txOpen && !this.inTx.getStore()) return this.txOpen.then(() => this.run(sql, params)); // after the open transaction step
     if (params.length === 0 && sql.includes(';')) {
       this.commitQueued(); // writes sent before it go first
       this.db.exec(sql); // a script of several statements (app DDL)
@@ -121,6 +123,7 @@ class SqliteDriver implements Driver {
   }
 
   async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    while (this.txOpen && !this.inTx.getStore()) await this.txOpen; // it would read the open transaction's uncommitted rows
     const stmt = this.prepare(sql);
     if (!stmt.reader) {
       this.commitQueued(); // writes sent before it go first
@@ -131,6 +134,7 @@ class SqliteDriver implements Driver {
   }
 
   async transaction(statements: Statement[]): Promise<void> {
+    while (this.txOpen) await this.txOpen;
     this.commitQueued(); // writes sent before it go first
     this.db.transaction(() => {
       for (const s of statements) {
@@ -138,6 +142,52 @@ class SqliteDriver implements Driver {
         else this.prepare(s.sql).run(...(s.params ?? []));
       }
     }).immediate();
+  }
+
+  // --- Transaction steps (lib/transactions/) ---
+  // One connection, so a transaction step has it to itself: the group-commit queue is flushed before
+  // BEGIN, and every other write or read of this process waits (txOpen) until COMMIT or ROLLBACK,
+  // instead of landing inside the step's transaction. What the step's own code sends (an engine read
+  // such as DBOS.getWorkflowStatus, in its async context: inTx) joins the transaction instead of
+  // waiting for it, which would never end. BEGIN IMMEDIATE takes SQLite's one write lock
+  // at once: another process's takeover waits for our COMMIT (busy_timeout), which is the fence's hold.
+  private txOpen: Promise<void> | undefined;
+  private readonly inTx = new AsyncLocalStorage<true>();
+  readonly lockRowsClause = '';
+
+  async interactive<T>(fn: (t: TxConnection) => Promise<T>): Promise<T> {
+    while (this.txOpen) await this.txOpen; // one transaction step at a time on this connection
+    let end!: () => void;
+    this.txOpen = new Promise((r) => (end = r));
+    try {
+      this.commitQueued();
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const value = await this.inTx.run(true, () => fn({
+          run: async (sql, params = []) => {
+            if (params.length === 0 && sql.includes(';')) return (this.db.exec(sql), 0);
+            return this.prepare(sql).run(...params).changes;
+          },
+          all: async <R>(sql: string, params: unknown[] = []) => {
+            const stmt = this.prepare(sql);
+            if (!stmt.reader) return (stmt.run(...params), [] as R[]);
+            return stmt.all(...params) as R[];
+          },
+        }));
+        this.db.exec('COMMIT');
+        return value;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.txOpen = undefined;
+      end();
+    }
+  }
+
+  isRetriable(err: unknown): boolean {
+    return /^SQLITE_BUSY/.test((err as { code?: string })?.code ?? ''); // the write lock was not free within busy_timeout
   }
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {

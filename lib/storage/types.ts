@@ -109,7 +109,7 @@ export interface AppDatabase {
   batch(statements: { sql: string; params?: unknown[] }[]): Promise<void>;
 }
 
-export interface SystemDatabase {
+export interface SystemDatabase extends TransactionSteps {
   readonly dialect: 'sqlite' | 'postgres';
   /** where it is, safe to print (password masked) */
   readonly description: string;
@@ -137,4 +137,38 @@ export interface SystemDatabase {
   upsertExecutor(e: NewExecutor): Promise<void>;
   getExecutor(executorID: string): Promise<ExecutorStatus | undefined>;
   close(): Promise<void>;
+}
+
+// --- Transaction steps (lib/transactions/) -------------------------------------------------------
+// The app's writes and the step's recorded outcome in one transaction on the one database that holds
+// both: they commit together, or neither does (DESIGN.md promise 13).
+
+/** PostgreSQL's isolation levels (DBOS's PGTransactionConfig.isolationLevel); SQLite is always serializable. */
+export type IsolationLevel = 'READ UNCOMMITTED' | 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE';
+
+/** What a transaction records, decided once the function has returned its (serialised) value. */
+export interface TransactionRecord {
+  op: OperationRow;
+  fence: Fence;
+}
+
+export interface TransactionOptions<T> {
+  /** the outcome to record in the same transaction, fenced; none outside a workflow */
+  record?: (value: T) => TransactionRecord;
+  /** runs inside the transaction after the outcome is written, right before COMMIT (the harness's crash point) */
+  beforeCommit?: () => void;
+  /** PostgreSQL only (default READ COMMITTED, the server's default) */
+  isolationLevel?: IsolationLevel;
+}
+
+export interface TransactionSteps {
+  /**
+   * Runs `fn` in one transaction on the app database and, in the same transaction, records the
+   * outcome `record(value)` if the fence holds (the workflow's row is locked against a takeover
+   * until COMMIT). `recorded: false`: the fence refused it, everything was rolled back. When `fn`
+   * throws, everything is rolled back and the error is rethrown: the caller records it.
+   */
+  recordInTransaction<T>(fn: (tx: AppDatabase) => Promise<T>, opts: TransactionOptions<T>): Promise<{ value: T; recorded: boolean }>;
+  /** A serialization failure, deadlock or busy database: the whole transaction may be tried again. */
+  isRetriableTransactionError(err: unknown): boolean;
 }
