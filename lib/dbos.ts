@@ -6,6 +6,7 @@ import { currentContext, type StepStatus } from './context.js';
 import { claim, runStep, startWorkflow, takeOverIfOrphaned, WorkflowHandle } from './engine.js';
 import { ConfigError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
 import { log } from './log.js';
+import * as messages from './messages/index.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
@@ -71,6 +72,15 @@ async function beat(at = Date.now()): Promise<void> {
 }
 
 export class DBOS {
+  // Time and messages (lib/messages): durable sleep, events, messages, as DBOS names them.
+  static sleep = messages.sleepms;
+  static sleepms = messages.sleepms;
+  static sleepSeconds = (seconds: number): Promise<void> => messages.sleepms(seconds * 1000);
+  static setEvent = messages.setEvent;
+  static getEvent = messages.getEvent;
+  static send = messages.send;
+  static recv = messages.recv;
+
   static setConfig(cfg: EngineConfig): void {
     if (state.db) throw new ConfigError('DBOS.setConfig must come before DBOS.launch() (or after DBOS.shutdown()).');
     checkAppName(cfg.name);

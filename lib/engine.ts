@@ -27,10 +27,10 @@ export const hooks: {
   beforeStep?: (workflowID: string, functionID: number, name: string, attempt: number) => void;
 } = {};
 
-const fenceOf = (ctx: WorkflowContext): Fence => ({ executorID: ctx.executorID, attempt: ctx.attempt });
+export const fenceOf = (ctx: WorkflowContext): Fence => ({ executorID: ctx.executorID, attempt: ctx.attempt });
 
 /** The recorded outcome at this function id, checked against the name the code calls now (promise 4). */
-function takeRecorded(ctx: WorkflowContext, functionID: number, name: string): OperationRow | undefined {
+export function takeRecorded(ctx: WorkflowContext, functionID: number, name: string): OperationRow | undefined {
   const rec = ctx.recorded.get(functionID);
   if (!rec) return undefined;
   if (rec.functionName !== name) throw new UnexpectedStepError(ctx.workflowID, functionID, rec.functionName, name);
@@ -39,12 +39,12 @@ function takeRecorded(ctx: WorkflowContext, functionID: number, name: string): O
 }
 
 /** Why a fenced write was refused: cancelled, or another execution owns the workflow now. */
-async function fenceError(ctx: WorkflowContext): Promise<WorkbookError> {
+export async function fenceError(ctx: WorkflowContext): Promise<WorkbookError> {
   const row = await db().getWorkflow(ctx.workflowID);
   return row?.status === 'CANCELLED' ? new WorkflowCancelledError(ctx.workflowID) : new WorkflowFencedError(ctx.workflowID);
 }
 
-async function record(ctx: WorkflowContext, op: OperationRow): Promise<void> {
+export async function record(ctx: WorkflowContext, op: OperationRow): Promise<void> {
   hooks.beforeRecord?.(ctx.workflowID, op.functionID, op.functionName);
   if (!(await db().recordOperation(op, fenceOf(ctx)))) {
     ctx.fenced = true;

@@ -137,6 +137,29 @@ class PostgresDriver implements Driver {
     }
   }
 
+  async guardedTransaction(statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | null> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out: unknown[][] = [];
+      for (const s of statements) {
+        const r = await client.query({ ...this.q(s.sql), values: s.params ?? [] });
+        if (s.mustChange && !r.rowCount) {
+          await client.query('ROLLBACK');
+          return null;
+        }
+        out.push(r.rows);
+      }
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
     const client = await this.pool.connect();
     try {
