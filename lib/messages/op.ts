@@ -5,6 +5,7 @@ import { currentContext, type WorkflowContext } from '../context.js';
 import { fenceError, fenceOf, hooks, record, takeRecorded } from '../engine.js';
 import { ConfigError, WorkflowCancelledError } from '../errors.js';
 import { deserialize, serialize } from '../serialize.js';
+import { db } from '../state.js';
 import type { OperationRow } from '../storage/types.js';
 
 /** DBOS's names for these operations in operation_outputs.function_name. */
@@ -96,13 +97,25 @@ export function waitOptions(what: string, options: number | WaitOptions | undefi
   return { timeoutMs: t * 1000, pollMs: p };
 }
 
-/** Looks with `probe` every pollMs until it says yes or `deadline` passes. */
+/**
+ * Looks with `probe` every pollMs until it says yes or `deadline` passes. Inside a workflow it also
+ * checks, once a second, that this execution still owns the workflow: one that was taken over or
+ * cancelled elsewhere stops waiting at once (promise 14), instead of at its timeout.
+ */
 export async function pollUntil(ctx: WorkflowContext | undefined, deadline: number, pollMs: number, probe: () => Promise<boolean>): Promise<boolean> {
-  for (;;) {
+  for (let checked = Date.now(); ; ) {
     if (await probe()) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await sleep(Math.min(pollMs, left));
     if (ctx?.cancelled) throw new WorkflowCancelledError(ctx.workflowID);
+    if (ctx && Date.now() - checked >= 1000) {
+      checked = Date.now();
+      const row = await db().getWorkflow(ctx.workflowID);
+      if (row?.status !== 'PENDING' || row.executorID !== ctx.executorID || row.recoveryAttempts !== ctx.attempt) {
+        ctx.fenced = true;
+        throw await fenceError(ctx);
+      }
+    }
   }
 }
