@@ -69,7 +69,7 @@ for (const kind of DATABASES) {
 
     it('two processes run the same waiting workflow at once: only its owner consumes the message', async () => {
       const { env, choice } = await freshDatabase(kind);
-      const base = { ...env, WORKFLOW_ID: 'waiter-2', EFFECTS_FILE: join(env.WORKBOOK_DATA_DIR, 'effects'), LEASE_MS: '800' };
+      const base = { ...env, WORKFLOW_ID: 'waiter-2', EFFECTS_FILE: join(env.WORKBOOK_DATA_DIR, 'effects'), LEASE_MS: '800', RECV_TIMEOUT_S: '300' };
       const old = start({ ...base, MODE: 'recv-start' }, 'WAITING');
       const oldChild = await old.at;
       oldChild.kill('SIGSTOP'); // alive (its pid is), but its heartbeat stops: after the lease it counts as gone
