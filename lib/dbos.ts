@@ -7,6 +7,7 @@ import { claim, runStep, startWorkflow, takeOverIfOrphaned, WorkflowHandle } fro
 import { ConfigError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
 import { log } from './log.js';
 import * as messages from './messages/index.js';
+import * as schedules from './schedules/index.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
@@ -60,7 +61,7 @@ export function isRegisteredWorkflow(fn: unknown): fn is (...args: unknown[]) =>
   return typeof fn === 'function' && registrations.has(fn as AnyFn);
 }
 
-function registrationOf(fn: AnyFn): WorkflowRegistration {
+export function registrationOf(fn: AnyFn): WorkflowRegistration {
   const reg = registrations.get(fn);
   if (!reg) throw new ConfigError(`${fn.name || 'This function'} is not a registered workflow: pass the function DBOS.registerWorkflow returned.`);
   return reg;
@@ -80,6 +81,16 @@ export class DBOS {
   static getEvent = messages.getEvent;
   static send = messages.send;
   static recv = messages.recv;
+  // Scheduled workflows (lib/schedules), as DBOS 5.x names them.
+  static createSchedule = schedules.createSchedule;
+  static applySchedules = schedules.applySchedules;
+  static listSchedules = schedules.listSchedules;
+  static getSchedule = schedules.getSchedule;
+  static pauseSchedule = schedules.pauseSchedule;
+  static resumeSchedule = schedules.resumeSchedule;
+  static deleteSchedule = schedules.deleteSchedule;
+  static backfillSchedule = schedules.backfillSchedule;
+  static triggerSchedule = schedules.triggerSchedule;
 
   static setConfig(cfg: EngineConfig): void {
     if (state.db) throw new ConfigError('DBOS.setConfig must come before DBOS.launch() (or after DBOS.shutdown()).');
@@ -103,7 +114,9 @@ export class DBOS {
     await beat();
     heartbeat = setInterval(() => beat().catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`)), Math.max(50, Math.floor(state.leaseMs / 5)));
     heartbeat.unref();
-    return DBOS.recoverPendingWorkflows();
+    const report = await DBOS.recoverPendingWorkflows();
+    schedules.startScheduler();
+    return report;
   }
 
   /** Takes every PENDING workflow of this application whose owner is gone, oldest first. */
@@ -133,6 +146,7 @@ export class DBOS {
   /** Waits for the executions running here, then closes the database. Safe to call twice. */
   static async shutdown(): Promise<void> {
     if (!state.db) return;
+    await schedules.stopScheduler();
     await Promise.allSettled([...state.running.values()]);
     clearInterval(heartbeat);
     // A clean exit: mark this executor dead at once, so nobody waits for its lease.
