@@ -30,7 +30,7 @@
  *
  * What it prints (abridged; README.md has a whole run)
  *   Step 1: schedulers A and B start; both apply schedule eval-<run> (*\/2 * * * * *)
- *   Step 2: after 8 slots, A is SIGKILLed; 4 s later it is restarted as A2
+ *   Step 2: after 8 slots, A was SIGKILLed in the middle of slot <time>; 4 s later it is restarted as A2
  *   Step 3: after 20 slots, A2 and B stop; the schedule is paused
  *   slot (scheduled)          actual start   delay    status     processed  ok  fail  ran by
  *   2026-12-01T21:47:50.000Z  21:47:50.003   3ms      completed  10         9   1     B
@@ -74,6 +74,7 @@ const previousStillRunning = DBOS.registerStep(async function previousStillRunni
 
 const callAnalyticsApi = DBOS.registerStep(async function callAnalyticsApi(slotMs: number) {
   // The API's latency depends on the batch (some take longer than a slot: the next one skips).
+  console.log(`API CALL ${new Date(slotMs).toISOString()}`); // the lesson kills A at one of these
   await sleep(300 + ((slotMs / 1000) * 7919 % 23) * 100);
   faults.failHere('analytics-api');
   const processed = 8 + ((slotMs / 1000) % 7);
@@ -113,8 +114,6 @@ const batchEvaluation = DBOS.registerWorkflow(async function batchEvaluation(sch
 
 // ---- Roles ----
 async function schedulerRole(): Promise<void> {
-  await DBOS.appDatabase.exec(`CREATE TABLE IF NOT EXISTS ${HISTORY} (workflow_id TEXT PRIMARY KEY, slot TEXT NOT NULL, started_at TEXT NOT NULL,
-    status TEXT NOT NULL, processed INTEGER, succeeded INTEGER, failed INTEGER, ran_by TEXT, finished_by TEXT)`);
   await DBOS.applySchedules([{ scheduleName: SCHEDULE, workflowFn: batchEvaluation, schedule: `*/${EVERY_S} * * * * *`, context: { schedule: SCHEDULE } }]);
   console.log('SCHEDULER READY');
   // Runs the schedule until told to stop (a signal listener alone does not keep Node alive: a timer does).
@@ -135,12 +134,12 @@ async function readerRole(): Promise<void> {
 }
 
 // ---- The lesson ----
-function spawnScheduler(name: string, run: string): { ready: Promise<ChildProcess>; done: Promise<ChildRun> } {
+function spawnScheduler(name: string, run: string, onLine?: (line: string, child: ChildProcess) => void): { ready: Promise<ChildProcess>; done: Promise<ChildRun> } {
   let ready!: (c: ChildProcess) => void;
   const p = new Promise<ChildProcess>((r) => (ready = r));
   const done = runFile('experiments/ex9.ts', {
     args: process.argv.slice(2), env: { EX9_ROLE: 'scheduler', EX9_NAME: name, EX9_SCHEDULE: `eval-${run}` }, timeoutMs: 300_000,
-    onLine: (line, child) => line === 'SCHEDULER READY' && ready(child),
+    onLine: (line, child) => (line === 'SCHEDULER READY' ? ready(child) : onLine?.(line, child)),
   });
   done.then((r) => r.stderr.split('\n').filter((l) => l.startsWith('[fault]')).length && console.log(`  [${name}] ${r.stderr.split('\n').filter((l) => l.startsWith('[fault]')).length} injected API failures (retried)`));
   return { ready: p, done };
@@ -158,15 +157,25 @@ async function lesson(): Promise<void> {
     const run = Date.now().toString(36);
     const schedule = `eval-${run}`;
     for (const old of await db.listSchedules({ applicationName: 'ex9' })) await db.deleteSchedule(old.scheduleName); // an earlier run's
+    await db.app.exec(`DROP TABLE IF EXISTS ${HISTORY}`);
+    await db.app.exec(`CREATE TABLE ${HISTORY} (workflow_id TEXT PRIMARY KEY, slot TEXT NOT NULL, started_at TEXT NOT NULL,
+      status TEXT NOT NULL, processed INTEGER, succeeded INTEGER, failed INTEGER, ran_by TEXT, finished_by TEXT)`);
     console.log(`Step 1: schedulers A and B start; both apply schedule ${schedule} (*/${EVERY_S} * * * * *)`);
-    const a = spawnScheduler('A', run);
+    let armed = false;
+    let killedIn = '';
+    // Once armed, A dies in the middle of its next API call: that slot stays PENDING, owner gone.
+    const a = spawnScheduler('A', run, (line, child) => {
+      if (armed && !killedIn && line.startsWith('API CALL ')) (killedIn = line.slice(9)), child.kill('SIGKILL');
+    });
     const b = spawnScheduler('B', run);
     const [childA, childB] = await Promise.all([a.ready, b.ready]);
     const killAt = Math.ceil(slots * 0.4);
     while ((await slotsStarted(db, schedule)) < killAt) await sleep(200);
-    console.log(`Step 2: after ${killAt} slots, A is SIGKILLed; 4 s later it is restarted as A2 (its unfinished slot is recovered there)`);
-    childA.kill('SIGKILL');
+    armed = true;
+    const gaveUp = setTimeout(() => childA.kill('SIGKILL'), 30_000); // B may win every slot for a while
     await a.done;
+    clearTimeout(gaveUp);
+    console.log(`Step 2: after ${killAt} slots, A was SIGKILLed ${killedIn ? `in the middle of slot ${killedIn}` : 'between slots'}; 4 s later it is restarted as A2 (its unfinished slot is recovered there)`);
     await sleep(4000);
     const a2 = spawnScheduler('A2', run);
     const childA2 = await a2.ready;
