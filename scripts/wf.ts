@@ -33,6 +33,7 @@ import { describeExecutions, formatMs, renderTimeline } from '../lib/harness/tim
 import { isBadInput } from '../lib/lesson.js';
 import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
+import { wfSchedules } from './wf-schedules.js';
 import { isUnfinished, UNFINISHED, WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
 const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--json] [--pg|--sqlite]`;
@@ -185,6 +186,7 @@ export async function wf(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: 
 }
 
 async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<void> {
+  if (argv[0] === 'schedules') return wfSchedules(argv.slice(1), env, out); // scripts/wf-schedules.ts
   const { values: o, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
