@@ -27,7 +27,7 @@ let main: { controller: AbortController; done: Promise<void> } | undefined;
 const warned = new Set<string>();
 
 /** What a running loop was started with: a change restarts it. */
-const signatureOf = (r: ScheduleRow) => JSON.stringify([r.workflowName, r.schedule, r.context, r.cronTimezone, r.queueName]);
+const signatureOf = (r: ScheduleRow) => JSON.stringify([r.workflowName, r.schedule, r.context, r.cronTimezone, r.queueName, r.automaticBackfill]);
 
 /** Starts this process's scheduler (DBOS.launch calls it). */
 export function startScheduler(): void {
@@ -47,7 +47,11 @@ export async function stopScheduler(): Promise<void> {
 }
 
 async function pollLoop(signal: AbortSignal): Promise<void> {
+  // The first read waits one interval: schedules applied right after launch() are read as applied
+  // (a loop started on the old row would fire a slot first, and a backfill would then find nothing).
   while (!signal.aborted) {
+    await sleep(SCHEDULE_POLL_MS, undefined, { signal, ref: false }).catch(() => undefined); // never keeps a process alive
+    if (signal.aborted) return;
     try {
       const rows = await db().listSchedules({ applicationName: state.appName });
       const names = new Set(rows.map((r) => r.scheduleName));
@@ -56,7 +60,6 @@ async function pollLoop(signal: AbortSignal): Promise<void> {
     } catch (err) {
       log.warn(`scheduler: could not read workflow_schedules (${(err as Error).message}); trying again in ${SCHEDULE_POLL_MS} ms`);
     }
-    await sleep(SCHEDULE_POLL_MS, undefined, { signal, ref: false }).catch(() => undefined); // never keeps a process alive
   }
 }
 
