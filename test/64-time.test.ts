@@ -26,7 +26,7 @@ for (const kind of DATABASES) {
     for (const when of ['mid-sleep', 'after the wake-up time'] as const) {
       it(`a sleep recovered ${when} wakes at its recorded time`, async () => {
         const { env, choice } = await freshDatabase(kind);
-        const SLEEP_MS = 4000;
+        const SLEEP_MS = 6000;
         const base = { ...env, WORKFLOW_ID: 'sleeper-1', SLEEP_MS: String(SLEEP_MS) };
         const wake = Number(await killAt({ ...base, MODE: 'sleep-start' }, 'SLEEPING:'));
         if (when === 'after the wake-up time') while (Date.now() < wake + 200) await new Promise((r) => setTimeout(r, 100));
@@ -37,7 +37,9 @@ for (const kind of DATABASES) {
         expect(after).toBeGreaterThanOrEqual(wake); // never wakes early
         // The recovered run did not start a new sleep of SLEEP_MS: it waited what was left, or nothing.
         expect(after - launched).toBeLessThan(SLEEP_MS);
-        if (when === 'mid-sleep') expect(after - wake).toBeLessThan(1000); // and woke on time
+        // Launched before the wake-up time, it woke on time (a loaded machine may start it later:
+        // then it is the other case, checked above).
+        if (when === 'mid-sleep' && launched < wake) expect(after - wake).toBeLessThan(1000);
         const ops = await withDatabase(choice, 'timew', 't64', (db) => db.loadOperations('sleeper-1'));
         expect(ops.filter((o) => o.functionName === 'DBOS.sleep').map((o) => [Number(o.output), o.executionAttempt])).toEqual([[wake, 1]]);
       });
