@@ -8,6 +8,8 @@ import { ConfigError, DamagedRowError, DatabaseConnectionError, WorkbookError, W
 import { recoverPending, startRecoveryLoop, stopRecoveryLoop } from './recovery.js';
 import { isTransientDatabaseError } from './storage/transient.js';
 import { log } from './log.js';
+import * as messages from './messages/index.js';
+import * as schedules from './schedules/index.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, state, type AnyFn, type WorkflowRegistration } from './state.js';
@@ -65,7 +67,7 @@ export function isRegisteredWorkflow(fn: unknown): fn is (...args: unknown[]) =>
   return typeof fn === 'function' && registrations.has(fn as AnyFn);
 }
 
-function registrationOf(fn: AnyFn): WorkflowRegistration {
+export function registrationOf(fn: AnyFn): WorkflowRegistration {
   const reg = registrations.get(fn);
   if (!reg) throw new ConfigError(`${fn.name || 'This function'} is not a registered workflow: pass the function DBOS.registerWorkflow returned.`);
   return reg;
@@ -97,6 +99,25 @@ function launchError(where: string, err: unknown): unknown {
 }
 
 export class DBOS {
+  // Time and messages (lib/messages): durable sleep, events, messages, as DBOS names them.
+  static sleep = messages.sleepms;
+  static sleepms = messages.sleepms;
+  static sleepSeconds = (seconds: number): Promise<void> => messages.sleepms(seconds * 1000);
+  static setEvent = messages.setEvent;
+  static getEvent = messages.getEvent;
+  static send = messages.send;
+  static recv = messages.recv;
+  // Scheduled workflows (lib/schedules), as DBOS 5.x names them.
+  static createSchedule = schedules.createSchedule;
+  static applySchedules = schedules.applySchedules;
+  static listSchedules = schedules.listSchedules;
+  static getSchedule = schedules.getSchedule;
+  static pauseSchedule = schedules.pauseSchedule;
+  static resumeSchedule = schedules.resumeSchedule;
+  static deleteSchedule = schedules.deleteSchedule;
+  static backfillSchedule = schedules.backfillSchedule;
+  static triggerSchedule = schedules.triggerSchedule;
+
   static setConfig(cfg: EngineConfig): void {
     if (state.db) throw new ConfigError('DBOS.setConfig must come before DBOS.launch() (or after DBOS.shutdown()).');
     checkAppName(cfg.name);
@@ -129,6 +150,7 @@ export class DBOS {
     heartbeat.unref();
     const report = await DBOS.recoverPendingWorkflows();
     startRecoveryLoop();
+    schedules.startScheduler();
     return report;
   }
 
@@ -142,6 +164,7 @@ export class DBOS {
   static async shutdown(): Promise<void> {
     if (!state.db) return;
     await stopRecoveryLoop();
+    await schedules.stopScheduler();
     await Promise.allSettled([...state.running.values()]);
     clearInterval(heartbeat);
     await beating;

@@ -12,3 +12,5 @@ export { redactUrl } from './redact.js';
 export { log } from './log.js';
 export * from './errors.js';
 export type { WorkflowRow, WorkflowStatusValue, ListFilter, AppDatabase, OperationRow, IsolationLevel } from './storage/types.js';
+export { type WaitOptions } from './messages/index.js';
+export { type ScheduleOptions, type WorkflowSchedule, slotWorkflowID } from './schedules/index.js';

@@ -37,6 +37,7 @@ import { isBadInput } from '../lib/lesson.js';
 import { printable, printableJson, printableRow } from '../lib/printable.js';
 import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
+import { wfSchedules } from './wf-schedules.js';
 import { isUnfinished, UNFINISHED, WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
 const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--children] [--json] [--pg|--sqlite]`;
@@ -214,6 +215,7 @@ export async function wf(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: 
 }
 
 async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<void> {
+  if (argv[0] === 'schedules') return wfSchedules(argv.slice(1), env, out); // scripts/wf-schedules.ts
   const { values: o, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -196,6 +196,31 @@ class PostgresDriver implements Driver {
     return code === '40001' || code === '40P01'; // serialization_failure, deadlock_detected
   }
 
+  async guardedTransaction(statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | null> {
+    const { client, done } = await this.checkOut();
+    let failed: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const out: unknown[][] = [];
+      for (const s of statements) {
+        const r = await client.query({ ...this.q(s.sql), values: s.params ?? [] });
+        if (s.mustChange && !r.rowCount) {
+          await client.query('ROLLBACK');
+          return null;
+        }
+        out.push(r.rows);
+      }
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      failed = err as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      done(failed);
+    }
+  }
+
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
     const { client, done } = await this.checkOut();
     try {

@@ -10,6 +10,12 @@
 //                   ends; nothing is written when it starts. A replay reads these instead of running.
 // executors         one row per engine process: host, pid and a heartbeat, so that recovery can
 //                   tell a workflow whose owner is alive from one whose owner died.
+// notifications     one row per message sent to a workflow (DBOS.send): its destination, topic and
+//                   message (JSON); `consumed` turns true, with the recv's function id, in the same
+//                   transaction that records that recv's outcome, so a message is consumed once.
+// workflow_events   one row per (workflow, key) a workflow set with DBOS.setEvent: its latest value.
+// workflow_schedules  one row per cron schedule (DBOS.applySchedules): ACTIVE or PAUSED, the last
+//                   slot fired; each slot runs as workflow `sched-<name>-<slot ISO time>`.
 // workbook_migrations  which of the versions below have been applied.
 //
 // Names and columns follow DBOS Transact, so its monitoring SQL reads ours. Times are epoch ms.
@@ -90,6 +96,42 @@ export const MIGRATIONS: Migration[] = [
          FOR EACH ROW EXECUTE FUNCTION dbos.workflow_status_delete_steps()`,
       ],
     },
+  },
+  {
+    // Time and messages (issue 17): DBOS's tables and columns for messages, events and schedules.
+    version: 6,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {S}notifications (
+        message_uuid TEXT PRIMARY KEY,
+        destination_uuid TEXT NOT NULL,
+        topic TEXT,
+        message TEXT NOT NULL,
+        created_at_epoch_ms BIGINT NOT NULL,
+        consumed BOOLEAN NOT NULL DEFAULT FALSE,
+        consumed_by_function_id INTEGER
+      )`,
+      `CREATE INDEX IF NOT EXISTS idx_notifications ON {S}notifications (destination_uuid, topic)`,
+      `CREATE TABLE IF NOT EXISTS {S}workflow_events (
+        workflow_uuid TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (workflow_uuid, key)
+      )`,
+      `CREATE TABLE IF NOT EXISTS {S}workflow_schedules (
+        schedule_id TEXT PRIMARY KEY,
+        schedule_name TEXT NOT NULL UNIQUE,
+        workflow_name TEXT NOT NULL,
+        workflow_class_name TEXT,
+        schedule TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'ACTIVE',
+        context TEXT NOT NULL,
+        last_fired_at TEXT,
+        automatic_backfill BOOLEAN NOT NULL DEFAULT FALSE,
+        cron_timezone TEXT,
+        queue_name TEXT,
+        application_name TEXT
+      )`,
+    ],
   },
 ];
 

@@ -12,8 +12,10 @@ import type {
   Fence,
   ListFilter,
   NewExecutor,
+  NewMessage,
   NewWorkflow,
   OperationRow,
+  ScheduleRow,
   SystemDatabase,
   WorkflowRow,
   WorkflowStatusValue,
@@ -37,6 +39,11 @@ export interface Driver {
   all<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** runs statements in one transaction */
   transaction(statements: Statement[]): Promise<void>;
+  /**
+   * Runs statements in one transaction and returns each one's rows (a RETURNING, a SELECT). When a
+   * statement marked `mustChange` changes no row, rolls everything back and returns null.
+   */
+  guardedTransaction(statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | null>;
   /** runs `fn` holding a lock that only one migrating process can hold at a time */
   withMigrationLock(fn: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
@@ -110,6 +117,7 @@ function counted(d: Driver): Driver {
     run: (sql, params) => (queryStats.statements++, d.run(sql, params)),
     all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, d.all<T>(sql, params)),
     transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
+    guardedTransaction: (statements) => ((queryStats.statements += statements.length), d.guardedTransaction(statements)),
     withMigrationLock: (fn) => d.withMigrationLock(fn),
     close: () => d.close(),
     interactive: (fn, isolation) => d.interactive((t) => fn({
@@ -159,6 +167,55 @@ export const hotParams = {
     [status, output, error, now, workflowID, fence.executorID, fence.attempt],
 };
 
+// ---- Time and messages (issue 17): events, messages, schedules. -----------------------------
+// A workflow's write here is one guarded transaction: `fence` first (it changes the workflow's row
+// only while this execution owns it, and on PostgreSQL holds that row's lock until the commit, so a
+// claim by another process waits for it), then the operation's record, then the write itself.
+
+const NULL_TOPIC = '__null__topic__'; // DBOS's topic for "no topic"
+export { NULL_TOPIC };
+
+export function timeAndMessageStatements(S: string) {
+  return {
+    fence: `UPDATE ${S}workflow_status SET updated_at = ? WHERE workflow_uuid = ? AND ${FENCE}`,
+    upsertEvent: `INSERT INTO ${S}workflow_events (workflow_uuid, key, value) VALUES (?, ?, ?)
+       ON CONFLICT (workflow_uuid, key) DO UPDATE SET value = excluded.value`,
+    getEvent: `SELECT value FROM ${S}workflow_events WHERE workflow_uuid = ? AND key = ?`,
+    insertMessage: `INSERT INTO ${S}notifications (message_uuid, destination_uuid, topic, message, created_at_epoch_ms)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_uuid) DO NOTHING`,
+    hasMessage: `SELECT 1 AS waiting FROM ${S}notifications WHERE destination_uuid = ? AND topic = ? AND consumed = FALSE LIMIT 1`,
+    // The oldest waiting message, marked with the recv's function id (messages in the order sent, as DBOS).
+    consume: `UPDATE ${S}notifications SET consumed = TRUE, consumed_by_function_id = ?
+       WHERE message_uuid = (SELECT message_uuid FROM ${S}notifications WHERE destination_uuid = ? AND topic = ? AND consumed = FALSE
+         ORDER BY created_at_epoch_ms, message_uuid LIMIT 1)
+       RETURNING message`,
+    // The recv's outcome is the message that `consume` just marked (none: null, the timeout).
+    recordRecv: `INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
+         child_workflow_id, attempts, execution_attempt, started_at_epoch_ms, completed_at_epoch_ms)
+       SELECT ?, ?, ?, (SELECT message FROM ${S}notifications WHERE destination_uuid = ? AND consumed_by_function_id = ?), NULL, NULL, 1, ?, ?, ?
+       ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
+    insertSchedule: `INSERT INTO ${S}workflow_schedules (schedule_id, schedule_name, workflow_name, workflow_class_name, schedule,
+         status, context, last_fired_at, automatic_backfill, cron_timezone, queue_name, application_name)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    upsertScheduleTail: ` ON CONFLICT (schedule_name) DO UPDATE SET workflow_name = excluded.workflow_name,
+         workflow_class_name = excluded.workflow_class_name, schedule = excluded.schedule, context = excluded.context,
+         automatic_backfill = excluded.automatic_backfill, cron_timezone = excluded.cron_timezone,
+         queue_name = excluded.queue_name, application_name = excluded.application_name`,
+    setLastFiredAt: `UPDATE ${S}workflow_schedules SET last_fired_at = ? WHERE schedule_name = ? AND (last_fired_at IS NULL OR last_fired_at < ?)`,
+  };
+}
+
+const bool = (v: unknown) => v === true || Number(v) === 1;
+
+function toScheduleRow(r: Raw): ScheduleRow {
+  return {
+    scheduleID: String(r.schedule_id), scheduleName: String(r.schedule_name), workflowName: String(r.workflow_name),
+    workflowClassName: str(r.workflow_class_name), schedule: String(r.schedule), status: String(r.status) as ScheduleRow['status'],
+    context: String(r.context), lastFiredAt: str(r.last_fired_at), automaticBackfill: bool(r.automatic_backfill),
+    cronTimezone: str(r.cron_timezone), queueName: str(r.queue_name), applicationName: str(r.application_name),
+  };
+}
+
 export class SqlSystemDatabase implements SystemDatabase {
   readonly dialect;
   readonly description;
@@ -166,6 +223,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   private readonly S: string;
   private readonly d: Driver;
   private readonly q: ReturnType<typeof hotStatements>;
+  private readonly tm: ReturnType<typeof timeAndMessageStatements>;
 
   constructor(driver: Driver) {
     const d = (this.d = counted(driver));
@@ -173,6 +231,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.description = d.description;
     this.S = d.schemaPrefix;
     this.q = hotStatements(this.S);
+    this.tm = timeAndMessageStatements(this.S);
     this.app = {
       dialect: d.dialect,
       schemaPrefix: d.schemaPrefix,
@@ -335,6 +394,76 @@ export class SqlSystemDatabase implements SystemDatabase {
     );
     const r = rows[0];
     return r && { executorID: String(r.executor_id), hostname: String(r.hostname), pid: num(r.pid), heartbeatAt: num(r.heartbeat_at), ageMs: num(r.age_ms) };
+  }
+
+  // ---- Time and messages (issue 17) ----
+
+  private fenced(op: OperationRow, fence: Fence) {
+    return [
+      { sql: this.tm.fence, params: [Date.now(), op.workflowID, fence.executorID, fence.attempt], mustChange: true },
+      { sql: this.q.recordOperation, params: hotParams.recordOperation(op, fence), mustChange: true },
+    ];
+  }
+
+  async setEvent(op: OperationRow, key: string, value: string, fence: Fence): Promise<boolean> {
+    const rows = await this.d.guardedTransaction([...this.fenced(op, fence), { sql: this.tm.upsertEvent, params: [op.workflowID, key, value] }]);
+    return rows !== null;
+  }
+
+  async getEvent(workflowID: string, key: string): Promise<string | undefined> {
+    const rows = await this.d.all<Raw>(this.tm.getEvent, [workflowID, key]);
+    return rows[0] ? String(rows[0].value) : undefined;
+  }
+
+  async send(m: NewMessage, recorded?: { op: OperationRow; fence: Fence }): Promise<boolean> {
+    const insert = { sql: this.tm.insertMessage, params: [m.messageID, m.destinationID, m.topic, m.message, m.now] };
+    if (!recorded) return (await this.d.run(insert.sql, insert.params), true);
+    return (await this.d.guardedTransaction([...this.fenced(recorded.op, recorded.fence), insert])) !== null;
+  }
+
+  async hasMessage(destinationID: string, topic: string): Promise<boolean> {
+    return (await this.d.all(this.tm.hasMessage, [destinationID, topic])).length > 0;
+  }
+
+  async recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null> {
+    const id = op.workflowID;
+    const rows = await this.d.guardedTransaction([
+      { sql: this.tm.fence, params: [Date.now(), id, fence.executorID, fence.attempt], mustChange: true },
+      { sql: this.tm.consume, params: [op.functionID, id, topic] },
+      { sql: this.tm.recordRecv, params: [id, op.functionID, op.functionName, id, op.functionID, fence.attempt, op.startedAtEpochMs, op.completedAtEpochMs], mustChange: true },
+    ]);
+    if (rows === null) return null;
+    const got = rows[1][0] as Raw | undefined;
+    return { message: got ? String(got.message) : null };
+  }
+
+  async putSchedule(s: ScheduleRow, mode: 'insert' | 'upsert'): Promise<boolean> {
+    const params = [s.scheduleID, s.scheduleName, s.workflowName, s.workflowClassName, s.schedule, s.status, s.context,
+      s.lastFiredAt, s.automaticBackfill ? 1 : 0, s.cronTimezone, s.queueName, s.applicationName];
+    if (mode === 'upsert') return (await this.d.run(this.tm.insertSchedule + this.tm.upsertScheduleTail, params), true);
+    return (await this.d.run(this.tm.insertSchedule + ' ON CONFLICT (schedule_name) DO NOTHING', params)) === 1;
+  }
+
+  async listSchedules(f: { applicationName?: string; status?: string; scheduleName?: string }): Promise<ScheduleRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const [col, v] of [['application_name', f.applicationName], ['status', f.status], ['schedule_name', f.scheduleName]] as const) {
+      if (v !== undefined) (where.push(`${col} = ?`), params.push(v));
+    }
+    const sql = `SELECT * FROM ${this.S}workflow_schedules${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY schedule_name`;
+    return (await this.d.all<Raw>(sql, params)).map(toScheduleRow);
+  }
+
+  async setScheduleStatus(scheduleName: string, status: 'ACTIVE' | 'PAUSED'): Promise<boolean> {
+    return (await this.d.run(`UPDATE ${this.S}workflow_schedules SET status = ? WHERE schedule_name = ?`, [status, scheduleName])) === 1;
+  }
+
+  async deleteSchedule(scheduleName: string): Promise<boolean> {
+    return (await this.d.run(`DELETE FROM ${this.S}workflow_schedules WHERE schedule_name = ?`, [scheduleName])) === 1;
+  }
+
+  async setLastFiredAt(scheduleName: string, slotIso: string): Promise<void> {
+    await this.d.run(this.tm.setLastFiredAt, [slotIso, scheduleName, slotIso]);
   }
 
   close(): Promise<void> {

@@ -190,6 +190,26 @@ class SqliteDriver implements Driver {
     return /^SQLITE_BUSY/.test((err as { code?: string })?.code ?? ''); // the write lock was not free within busy_timeout
   }
 
+  async guardedTransaction(statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | null> {
+    while (this.txOpen && !this.inTx.getStore()) await this.txOpen; // after the open transaction step
+    this.commitQueued(); // writes sent before it go first
+    const refused = new Error('guard refused'); // internal control flow: rolls the transaction back
+    try {
+      return this.db.transaction(() =>
+        statements.map((s) => {
+          const stmt = this.prepare(s.sql);
+          const rows = stmt.reader ? stmt.all(...(s.params ?? [])) : [];
+          const changed = stmt.reader ? rows.length : stmt.run(...(s.params ?? [])).changes;
+          if (s.mustChange && changed === 0) throw refused;
+          return rows;
+        }),
+      ).immediate();
+    } catch (err) {
+      if (err === refused) return null;
+      throw err;
+    }
+  }
+
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
     // SQLite has one writer: each migration runs in a BEGIN IMMEDIATE transaction, and a process
     // that loses the race to apply one finds it in the version table and goes on (sql.ts migrate).

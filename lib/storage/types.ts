@@ -109,6 +109,35 @@ export interface AppDatabase {
   batch(statements: { sql: string; params?: unknown[] }[]): Promise<void>;
 }
 
+/** A notifications row to insert (DBOS.send). `messageID` is the row's key: the same one twice is delivered once. */
+export interface NewMessage {
+  messageID: string;
+  destinationID: string;
+  topic: string;
+  /** JSON text (lib/serialize.ts) */
+  message: string;
+  now: number;
+}
+
+/** A workflow_schedules row, in camelCase (DBOS's columns). */
+export interface ScheduleRow {
+  scheduleID: string;
+  scheduleName: string;
+  workflowName: string;
+  workflowClassName: string | null;
+  /** the cron expression (5 fields, or 6 with seconds first) */
+  schedule: string;
+  status: 'ACTIVE' | 'PAUSED';
+  /** JSON text (lib/serialize.ts) */
+  context: string;
+  /** ISO time of the last slot fired, or null */
+  lastFiredAt: string | null;
+  automaticBackfill: boolean;
+  cronTimezone: string | null;
+  queueName: string | null;
+  applicationName: string | null;
+}
+
 export interface SystemDatabase extends TransactionSteps {
   readonly dialect: 'sqlite' | 'postgres';
   /** where it is, safe to print (password masked) */
@@ -136,6 +165,27 @@ export interface SystemDatabase extends TransactionSteps {
   checkFence(workflowID: string, fence: Fence): Promise<'ok' | 'cancelled' | 'fenced'>;
   upsertExecutor(e: NewExecutor): Promise<void>;
   getExecutor(executorID: string): Promise<ExecutorStatus | undefined>;
+
+  // Time and messages (lib/messages, lib/schedules). Each write a workflow makes is one transaction
+  // that first checks the fence (this execution still owns the workflow) and records the operation
+  // with it; false or null when the fence no longer holds, and then nothing of it was written.
+  /** Records a setEvent and upserts workflow_events (workflow, key) = value. */
+  setEvent(op: OperationRow, key: string, value: string, fence: Fence): Promise<boolean>;
+  /** The event's value (JSON text), or undefined while the key was never set. */
+  getEvent(workflowID: string, key: string): Promise<string | undefined>;
+  /** Inserts a message (a messageID seen before: nothing); with `recorded`, a send inside a workflow, records it too, fenced. */
+  send(m: NewMessage, recorded?: { op: OperationRow; fence: Fence }): Promise<boolean>;
+  /** Is an unconsumed message waiting for this workflow on this topic? */
+  hasMessage(destinationID: string, topic: string): Promise<boolean>;
+  /** Consumes the oldest waiting message (if any) and records the recv (`op`, its output that message or null), fenced. */
+  recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null>;
+  /** Inserts a schedule; `upsert` replaces its definition but keeps its status and last slot. False when `insert` finds the name taken. */
+  putSchedule(s: ScheduleRow, mode: 'insert' | 'upsert'): Promise<boolean>;
+  listSchedules(filter: { applicationName?: string; status?: string; scheduleName?: string }): Promise<ScheduleRow[]>;
+  setScheduleStatus(scheduleName: string, status: 'ACTIVE' | 'PAUSED'): Promise<boolean>;
+  deleteSchedule(scheduleName: string): Promise<boolean>;
+  /** Moves last_fired_at forward to `slotIso` (never back). */
+  setLastFiredAt(scheduleName: string, slotIso: string): Promise<void>;
   close(): Promise<void>;
 }
 
