@@ -50,7 +50,7 @@ export async function fenceError(ctx: WorkflowContext): Promise<WorkbookError> {
 }
 
 /** Notes on the execution that the system database stayed away: it runs no more steps and records no outcome. */
-function lostDatabase(ctx: WorkflowContext, err: unknown): unknown {
+export function lostDatabase(ctx: WorkflowContext, err: unknown): unknown {
   if (err instanceof DatabaseUnavailableError) ctx.databaseLost = err;
   return err;
 }

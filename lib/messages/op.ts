@@ -2,7 +2,7 @@
 // the recorded outcome a replay returns instead of doing it again (promise 2, promise 12).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentContext, type WorkflowContext } from '../context.js';
-import { fenceError, fenceOf, hooks, record, takeRecorded } from '../engine.js';
+import { fenceError, fenceOf, hooks, lostDatabase, record, takeRecorded } from '../engine.js';
 import { ConfigError, WorkflowCancelledError } from '../errors.js';
 import { deserialize, serialize } from '../serialize.js';
 import { db } from '../state.js';
@@ -38,7 +38,12 @@ export function opRow(ctx: WorkflowContext, functionID: number, functionName: st
  */
 export async function fencedWrite<T>(ctx: WorkflowContext, functionID: number, name: string, write: () => Promise<T | null | false>): Promise<T> {
   hooks.beforeRecord?.(ctx.workflowID, functionID, name);
-  const out = await write();
+  let out: T | null | false;
+  try {
+    out = await write();
+  } catch (err) {
+    throw lostDatabase(ctx, err); // the database stayed away: this execution stops, no outcome (promise 14)
+  }
   if (out === null || out === false) {
     ctx.fenced = true;
     throw await fenceError(ctx);

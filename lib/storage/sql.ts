@@ -405,34 +405,54 @@ export class SqlSystemDatabase implements SystemDatabase {
     ];
   }
 
+  /**
+   * A guarded write, retried through a database that is away for a moment (as recordOperation is):
+   * when a retry finds the fence refusing, it asks whether its own earlier try committed (the
+   * operation recorded by this execution attempt) before it reports the workflow lost.
+   */
+  private guarded(what: () => string, op: OperationRow, fence: Fence, statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | 'committed-before' | null> {
+    return withDatabaseRetry(what, async (attempt) => {
+      const rows = await this.d.guardedTransaction(statements);
+      if (rows !== null || attempt === 1) return rows;
+      return (await this.recordedBy(op, fence)) ? 'committed-before' : null;
+    });
+  }
+
+  private async recordedBy(op: OperationRow, fence: Fence): Promise<{ output: string | null } | undefined> {
+    const rows = await this.d.all<Raw>(`SELECT output, execution_attempt FROM ${this.S}operation_outputs WHERE workflow_uuid = ? AND function_id = ?`, [op.workflowID, op.functionID]);
+    return rows.length === 1 && num(rows[0].execution_attempt) === fence.attempt ? { output: rows[0].output === null ? null : String(rows[0].output) } : undefined;
+  }
+
   async setEvent(op: OperationRow, key: string, value: string, fence: Fence): Promise<boolean> {
-    const rows = await this.d.guardedTransaction([...this.fenced(op, fence), { sql: this.tm.upsertEvent, params: [op.workflowID, key, value] }]);
-    return rows !== null;
+    const what = () => `setting event ${key} of workflow ${op.workflowID}`;
+    return (await this.guarded(what, op, fence, [...this.fenced(op, fence), { sql: this.tm.upsertEvent, params: [op.workflowID, key, value] }])) !== null;
   }
 
   async getEvent(workflowID: string, key: string): Promise<string | undefined> {
-    const rows = await this.d.all<Raw>(this.tm.getEvent, [workflowID, key]);
+    const rows = await withDatabaseRetry(() => `reading event ${key} of workflow ${workflowID}`, () => this.d.all<Raw>(this.tm.getEvent, [workflowID, key]));
     return rows[0] ? String(rows[0].value) : undefined;
   }
 
   async send(m: NewMessage, recorded?: { op: OperationRow; fence: Fence }): Promise<boolean> {
     const insert = { sql: this.tm.insertMessage, params: [m.messageID, m.destinationID, m.topic, m.message, m.now] };
-    if (!recorded) return (await this.d.run(insert.sql, insert.params), true);
-    return (await this.d.guardedTransaction([...this.fenced(recorded.op, recorded.fence), insert])) !== null;
+    const what = () => `sending a message to workflow ${m.destinationID}`;
+    if (!recorded) return (await withDatabaseRetry(what, () => this.d.run(insert.sql, insert.params)), true); // ON CONFLICT DO NOTHING: a retry delivers once
+    return (await this.guarded(what, recorded.op, recorded.fence, [...this.fenced(recorded.op, recorded.fence), insert])) !== null;
   }
 
   async hasMessage(destinationID: string, topic: string): Promise<boolean> {
-    return (await this.d.all(this.tm.hasMessage, [destinationID, topic])).length > 0;
+    return (await withDatabaseRetry(() => `looking for messages to workflow ${destinationID}`, () => this.d.all(this.tm.hasMessage, [destinationID, topic]))).length > 0;
   }
 
   async recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null> {
     const id = op.workflowID;
-    const rows = await this.d.guardedTransaction([
+    const rows = await this.guarded(() => `receiving a message in workflow ${id}`, op, fence, [
       { sql: this.tm.fence, params: [Date.now(), id, fence.executorID, fence.attempt], mustChange: true },
       { sql: this.tm.consume, params: [op.functionID, id, topic] },
       { sql: this.tm.recordRecv, params: [id, op.functionID, op.functionName, id, op.functionID, fence.attempt, op.startedAtEpochMs, op.completedAtEpochMs], mustChange: true },
     ]);
     if (rows === null) return null;
+    if (rows === 'committed-before') return { message: (await this.recordedBy(op, fence))?.output ?? null }; // our earlier try consumed it
     const got = rows[1][0] as Raw | undefined;
     return { message: got ? String(got.message) : null };
   }
