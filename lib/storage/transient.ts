@@ -42,7 +42,8 @@ function envBudget(): number {
  * its own row. The first try costs one promise more than calling `fn`: this is on every step's path.
  */
 export function withDatabaseRetry<T>(what: () => string, fn: (attempt: number) => Promise<T>): Promise<T> {
-  return fn(1).catch((err: unknown) => retryLoop(what, fn, err, Date.now()));
+  const started = Date.now(); // the budget counts the first try too (a busy wait of 5 s is part of it)
+  return fn(1).catch((err: unknown) => retryLoop(what, fn, err, started));
 }
 
 async function retryLoop<T>(what: () => string, fn: (attempt: number) => Promise<T>, first: unknown, started: number): Promise<T> {
