@@ -76,7 +76,12 @@ export async function postgresTarget(): Promise<ChaosTarget> {
       chaos.init();
       // A kept database stays in the server's data directory, which close() then leaves in place.
       const where = `database ${chaos.database} in ${server.dir} (start it: pg_ctl -D ${server.dir} start)`;
-      return { ...place, where, dispose: async (keep: boolean) => void (keep ? (keptAny = true) : await place.dispose(false)) };
+      const dispose = async (keep: boolean) => {
+        if (!keep) return place.dispose(false);
+        keptAny = true;
+        rmSync(place.dir, { recursive: true, force: true }); // empty: the kept database is in the server's directory
+      };
+      return { ...place, where, dispose };
     },
     async inject(fault, draw) {
       if (fault === 'terminate') return chaos!.terminate();
