@@ -170,7 +170,7 @@ describe.skipIf(!canMount)('SQLite on a full disk (a 1 MB tmpfs; skipped when th
   it('a checkpoint refused for lack of space is retried once space is back: SUCCESS, nothing lost or doubled', async () => {
     mkdirSync(join(disk, 'a'));
     const file = join(disk, 'a', 'full.db');
-    DBOS.setConfig({ name: 'full', database: { kind: 'sqlite', file } });
+    DBOS.setConfig({ name: 'fulldisk', database: { kind: 'sqlite', file } });
     await DBOS.launch();
     for (const k of Object.keys(runs)) delete runs[k];
     fault = async () => {
@@ -186,7 +186,7 @@ describe.skipIf(!canMount)('SQLite on a full disk (a 1 MB tmpfs; skipped when th
   it('launch() of an existing database on a full disk: a DatabaseConnectionError that says the disk is full, not a raw SqliteError', async () => {
     mkdirSync(join(disk, 'b'));
     const file = join(disk, 'b', 'existing.db');
-    DBOS.setConfig({ name: 'full', database: { kind: 'sqlite', file } });
+    DBOS.setConfig({ name: 'fulldisk', database: { kind: 'sqlite', file } });
     await DBOS.launch();
     await DBOS.shutdown();
     const filler = fill();
