@@ -9,6 +9,9 @@ import { log } from './log.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
+import { checkStartOptions, enqueueRegistered, type StartWorkflowOptions } from './queues/enqueue.js';
+import { registerQueue, type QueueParameters, type WorkflowQueue } from './queues/queue.js';
+import { startQueueWorkers, stopQueueWorkers } from './queues/worker.js';
 import { openDatabase } from './storage/open.js';
 import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
 
@@ -93,7 +96,9 @@ export class DBOS {
     await beat();
     heartbeat = setInterval(() => beat().catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`)), Math.max(50, Math.floor(state.leaseMs / 5)));
     heartbeat.unref();
-    return DBOS.recoverPendingWorkflows();
+    const report = await DBOS.recoverPendingWorkflows();
+    await startQueueWorkers();
+    return report;
   }
 
   /** Takes every PENDING workflow of this application whose owner is gone, oldest first. */
@@ -123,6 +128,7 @@ export class DBOS {
   /** Waits for the executions running here, then closes the database. Safe to call twice. */
   static async shutdown(): Promise<void> {
     if (!state.db) return;
+    await stopQueueWorkers();
     await Promise.allSettled([...state.running.values()]);
     clearInterval(heartbeat);
     // A clean exit: mark this executor dead at once, so nobody waits for its lease.
@@ -160,10 +166,20 @@ export class DBOS {
     return runStep<R>(opts.name, resolveStepConfig(opts.name, opts), fn, []);
   }
 
-  /** DBOS.startWorkflow(wf, { workflowID })(...args) returns a handle without waiting for the result. */
-  static startWorkflow<A extends unknown[], R>(wf: (...args: A) => Promise<R>, opts: { workflowID?: string } = {}) {
+  /**
+   * DBOS.startWorkflow(wf, { workflowID })(...args) returns a handle without waiting for the result;
+   * with { queueName, enqueueOptions } the workflow is enqueued instead (lib/queues/).
+   */
+  static startWorkflow<A extends unknown[], R>(wf: (...args: A) => Promise<R>, opts: StartWorkflowOptions = {}) {
     const reg = registrationOf(wf as AnyFn);
+    checkStartOptions(opts);
+    if (opts.queueName !== undefined) return (...args: A): Promise<WorkflowHandle<R>> => enqueueRegistered<R>(reg, opts, args);
     return (...args: A): Promise<WorkflowHandle<R>> => startWorkflow<R>(reg, args, opts.workflowID);
+  }
+
+  /** A queue for DBOS.startWorkflow(wf, { queueName }), run by every launched process that registers it; before launch(). */
+  static registerQueue(name: string, params?: QueueParameters): WorkflowQueue {
+    return registerQueue(name, params);
   }
 
   /** A handle on any workflow by id (its result, its status). */

@@ -1,13 +1,19 @@
 // The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
 // Driver (how to run a statement) and its schema prefix; every query lives here, once.
+import * as queueSql from './queue-sql.js';
 import { MIGRATIONS, renderStatements } from './schema.js';
 import type {
   AppDatabase,
+  ClaimedWorkflow,
+  EnqueueOutcome,
   ExecutorRow,
   Fence,
   ListFilter,
+  NewQueuedWorkflow,
   NewWorkflow,
   OperationRow,
+  QueueClaim,
+  QueueWorkerRow,
   SystemDatabase,
   WorkflowRow,
   WorkflowStatusValue,
@@ -32,13 +38,18 @@ export interface Driver {
   /** runs `fn` holding a lock that only one migrating process can hold at a time */
   withMigrationLock(fn: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
+  // ---- Queues (queue-sql.ts) ----
+  /** ' FOR UPDATE SKIP LOCKED' where rows can be locked one by one; '' on SQLite (one writer) */
+  readonly rowLockClause: string;
+  /** runs one statement in a transaction holding the lock named `lockKey`, returns its rows */
+  lockedAll<T>(lockKey: string, sql: string, params: unknown[]): Promise<T[]>;
 }
 
 type Raw = Record<string, unknown>;
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
-function toWorkflowRow(r: Raw): WorkflowRow {
+export function toWorkflowRow(r: Raw): WorkflowRow {
   return {
     workflowID: String(r.workflow_uuid),
     status: r.status as WorkflowStatusValue,
@@ -53,6 +64,10 @@ function toWorkflowRow(r: Raw): WorkflowRow {
     parentWorkflowID: str(r.parent_workflow_id),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    queueName: str(r.queue_name),
+    deduplicationID: str(r.deduplication_id),
+    priority: num(r.priority),
+    startedAtEpochMs: r.started_at_epoch_ms === null || r.started_at_epoch_ms === undefined ? null : num(r.started_at_epoch_ms),
   };
 }
 
@@ -88,6 +103,8 @@ function counted(d: Driver): Driver {
     transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
     withMigrationLock: (fn) => d.withMigrationLock(fn),
     close: () => d.close(),
+    rowLockClause: d.rowLockClause,
+    lockedAll: <T>(lockKey: string, sql: string, params: unknown[]) => (queryStats.statements++, d.lockedAll<T>(lockKey, sql, params)),
   };
 }
 
@@ -135,6 +152,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   private readonly S: string;
   private readonly d: Driver;
   private readonly q: ReturnType<typeof hotStatements>;
+  private readonly qq: ReturnType<typeof queueSql.queueStatements>;
 
   constructor(driver: Driver) {
     const d = (this.d = counted(driver));
@@ -142,6 +160,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.description = d.description;
     this.S = d.schemaPrefix;
     this.q = hotStatements(this.S);
+    this.qq = queueSql.queueStatements(this.S, d.rowLockClause);
     this.app = {
       dialect: d.dialect,
       schemaPrefix: d.schemaPrefix,
@@ -265,5 +284,30 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   close(): Promise<void> {
     return this.d.close();
+  }
+
+  // ---- Queues: the SQL is in queue-sql.ts ----
+  enqueueWorkflow(w: NewQueuedWorkflow): Promise<EnqueueOutcome> {
+    return queueSql.enqueueWorkflow(this.d, this.S, this.qq, w, (id) => this.getWorkflow(id), toWorkflowRow);
+  }
+
+  claimQueued(c: QueueClaim): Promise<ClaimedWorkflow[]> {
+    return queueSql.claimQueued(this.d, this.qq, c);
+  }
+
+  async requeueWorkflow(workflowID: string, executorID: string | null, attempt: number, now: number): Promise<boolean> {
+    return (await this.d.run(this.qq.requeue, [now, workflowID, executorID, attempt])) === 1;
+  }
+
+  listQueueRows(queueName: string | undefined, statuses?: string[]): Promise<WorkflowRow[]> {
+    return queueSql.listQueueRows(this.d, this.S, queueName, statuses, toWorkflowRow);
+  }
+
+  registerQueueWorker(w: QueueWorkerRow): Promise<void> {
+    return queueSql.registerQueueWorker(this.d, this.S, w);
+  }
+
+  listQueueWorkers(): Promise<QueueWorkerRow[]> {
+    return queueSql.listQueueWorkers(this.d, this.S);
   }
 }
