@@ -9,7 +9,10 @@
 // seeing the other's committed claim (FOR UPDATE SKIP LOCKED alone would let both count the same
 // PENDING rows and both fill the last slots); on SQLite BEGIN IMMEDIATE, the file's single writer.
 // A PENDING row counts until it ends, so a dead worker's workflows keep their slots until they are
-// requeued and claimed again.
+// requeued and claimed again. The rows to take are picked in a MATERIALIZED CTE: as a plain
+// `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL may rescan the subquery once per
+// outer row (a nested-loop semi join), each rescan skipping the rows the last one locked, and the
+// LIMIT no longer bounds the claim (it took all 10 of 10 rows with 4 free slots before this).
 import type { Driver } from './sql.js';
 import type { ClaimedWorkflow, EnqueueOutcome, NewQueuedWorkflow, QueueClaim, QueueWorkerRow, WorkflowRow } from './types.js';
 
@@ -32,17 +35,17 @@ export function queueStatements(S: string, rowLock: string) {
          FROM ${S}workflow_status WHERE queue_name = ? AND (status = 'PENDING' OR started_at_epoch_ms > ?)
        ), slots AS (
          SELECT ? - mine AS n FROM counts UNION ALL SELECT ? - running FROM counts UNION ALL SELECT ? - started FROM counts
-       )
-       UPDATE ${S}workflow_status
-       SET status = 'PENDING', executor_id = ?, application_id = COALESCE(application_id, ?),
-           recovery_attempts = recovery_attempts + 1, started_at_epoch_ms = ?, updated_at = ?
-       WHERE workflow_uuid IN (
+       ), picked AS MATERIALIZED (
          SELECT workflow_uuid FROM ${S}workflow_status
          WHERE queue_name = ? AND status = 'ENQUEUED' AND (application_id = ? OR application_id IS NULL)
            AND name IN (${Array.from({ length: names }, () => '?').join(', ')})
          ORDER BY priority, created_at, workflow_uuid
          LIMIT (SELECT CASE WHEN MIN(n) < 0 THEN 0 ELSE MIN(n) END FROM slots)${rowLock}
-       ) AND status = 'ENQUEUED'
+       )
+       UPDATE ${S}workflow_status
+       SET status = 'PENDING', executor_id = ?, application_id = COALESCE(application_id, ?),
+           recovery_attempts = recovery_attempts + 1, started_at_epoch_ms = ?, updated_at = ?
+       WHERE workflow_uuid IN (SELECT workflow_uuid FROM picked) AND status = 'ENQUEUED'
        RETURNING workflow_uuid, name, inputs, recovery_attempts`,
     requeue: `UPDATE ${S}workflow_status SET status = 'ENQUEUED', executor_id = NULL, started_at_epoch_ms = NULL, updated_at = ?
        WHERE workflow_uuid = ? AND status = 'PENDING' AND queue_name IS NOT NULL
@@ -73,8 +76,8 @@ export async function claimQueued(d: Driver, q: ReturnType<typeof queueStatement
   const params = [
     c.executorID, since, c.queueName, since,
     c.workerConcurrency ?? UNLIMITED, c.globalConcurrency ?? UNLIMITED, c.rateLimit?.limitPerPeriod ?? UNLIMITED,
-    c.executorID, c.applicationID, c.now, c.now,
     c.queueName, c.applicationID, ...c.workflowNames,
+    c.executorID, c.applicationID, c.now, c.now,
   ];
   const rows = await d.lockedAll<Raw>(`queue ${c.queueName}`, q.claim(c.workflowNames.length), params);
   return rows.map((r) => ({ workflowID: String(r.workflow_uuid), name: String(r.name), inputs: r.inputs === null ? null : String(r.inputs), attempt: Number(r.recovery_attempts) }));
