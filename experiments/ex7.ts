@@ -225,7 +225,7 @@ interface Report {
 /** `workers`: names to show even when they ran nothing (a restarted worker may come too late for any job). */
 async function report(db: AppDatabase, workers: string[] = []): Promise<Report> {
   const S = db.schemaPrefix;
-  const statuses = await db.query<{ status: string; n: unknown }>(`SELECT status, COUNT(*) AS n FROM ${S}workflow_status WHERE queue_name = ? GROUP BY status`, [QUEUE]);
+  const statuses = await db.query<{ status: string; n: unknown }>(`SELECT status, COUNT(*) AS n FROM ${S}workflow_status WHERE queue_name = ? AND name = 'pageJob' GROUP BY status`, [QUEUE]);
   const count = (s: string) => Number(statuses.find((r) => r.status === s)?.n ?? 0);
   const runs = (await db.query<Record<string, unknown>>('SELECT * FROM ex7_job_runs')).map((r) => ({
     page: Number(r.page), group: String(r.worker), start: Number(r.started_at), end: r.ended_at === null ? null : Number(r.ended_at), outcome: String(r.outcome),
