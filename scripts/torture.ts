@@ -6,6 +6,7 @@
  *   npm run torture -- --runs 1000 --db both          # the README's table
  *   npm run torture -- --runs 50 --db sqlite --workload counter
  *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
+ *   npm run torture -- --runs 20 --workload queue     # three queue workers, SIGKILLed from outside (lib/torture/run-queue.ts)
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
  *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (100 on SQLite, 250 on PostgreSQL), and
  *   --no-bundle (start the workload with tsx instead of a fresh esbuild bundle, lib/torture/bundle.ts).
@@ -34,6 +35,7 @@ import { ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } from '../
 import type { FreshKind as TortureDb } from '../lib/storage/fresh.js';
 import { bundleForSpeed } from '../lib/torture/bundle.js';
 import { EX6_PROGRAM, runEx6Seed } from '../lib/torture/run-ex6.js';
+import { QUEUE_PROGRAM, runQueueSeed } from '../lib/torture/run-queue.js';
 import { COUNTER_PROGRAM, DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';
 
 process.env.WORKBOOK_LOG ??= 'warn'; // the reference runs happen in this process
@@ -42,7 +44,7 @@ interface Args {
   runs: number;
   seedFrom: number;
   dbs: TortureDb[];
-  workload: 'counter' | 'ex6';
+  workload: 'counter' | 'ex6' | 'queue';
   bundle: boolean;
   opts: TortureOptions;
 }
@@ -76,9 +78,9 @@ function parseArgs(argv: string[]): Args {
       if (!v || !map[v]) throw new ConfigError(`--db ${v ?? ''} is not a database choice: use --db sqlite, --db pg or --db both.`);
       a.dbs = map[v];
     } else if (flag === '--workload') {
-      if (v !== 'counter' && v !== 'ex6') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter or --workload ex6.`);
+      if (v !== 'counter' && v !== 'ex6' && v !== 'queue') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter, ex6 or queue.`);
       a.workload = v;
-    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N, --no-bundle.`);
+    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6|queue, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N, --no-bundle.`);
     i++;
   }
   return a;
@@ -120,7 +122,7 @@ async function main(): Promise<number> {
   const pg = args.dbs.includes('postgres') ? await postgresServer() : undefined;
   args.opts.pgAdminUrl = pg?.url;
   const scratch = mkdtempSync(join(tmpdir(), 'torture-reference-'));
-  const entry = args.workload === 'counter' ? COUNTER_PROGRAM : EX6_PROGRAM;
+  const entry = { counter: COUNTER_PROGRAM, ex6: EX6_PROGRAM, queue: QUEUE_PROGRAM }[args.workload];
   const program = args.bundle ? await bundleForSpeed(entry) : { file: entry, dispose: () => {} };
   args.opts.program = program.file;
   const results: RunStats[] = [];
@@ -137,7 +139,8 @@ async function main(): Promise<number> {
       const reference = args.workload === 'counter' ? await referenceResult(seed, scratch) : undefined;
       for (const db of args.dbs) {
         bar.update({ db, seed });
-        const stats = args.workload === 'counter' ? await runCounterSeed(db, seed, reference, args.opts) : await runEx6Seed(db, seed, args.opts);
+        const stats = args.workload === 'counter' ? await runCounterSeed(db, seed, reference, args.opts)
+          : args.workload === 'queue' ? await runQueueSeed(db, seed, args.opts) : await runEx6Seed(db, seed, args.opts);
         results.push(stats);
         bar.increment(1, { bad: results.reduce((n, s) => n + s.violations.length, 0) });
       }
