@@ -30,5 +30,6 @@ DBOS.setConfig({ name: 'torture' });
 await DBOS.launch();
 await DBOS.appDatabase.exec('CREATE TABLE IF NOT EXISTS torture_q_runs (job INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT, PRIMARY KEY (job, attempt))');
 console.log('READY');
-await new Promise((r) => process.once('SIGTERM', r));
+// process.on, not once: a second SIGTERM during the shutdown must not end the process by default.
+await new Promise((r) => process.on('SIGTERM', r));
 await DBOS.shutdown();

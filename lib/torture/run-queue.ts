@@ -36,13 +36,19 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
   const killedAt = new Map<number, number>();
   const live = new Map<number, ChildProcess>();
   const runs: Promise<unknown>[] = [];
+  let stopping = false;
   const start = async () => {
     stats.processes++;
     let ready: () => void;
     const up = new Promise<void>((r) => (ready = r));
     runs.push(runFile(opts.program ?? QUEUE_PROGRAM, {
       env: { ...place.env, WORKBOOK_LOG: 'warn', TORTURE_EFFECTS: effects }, timeoutMs: RUN_DEADLINE_MS + 30_000,
-      onLine: (l, c) => l === 'READY' && (live.set(c.pid!, c), ready()),
+      onLine: (l, c) => {
+        if (l !== 'READY') return;
+        if (stopping) c.kill('SIGTERM');
+        else live.set(c.pid!, c);
+        ready();
+      },
     }).then((r) => {
       live.delete(r.pid);
       if (!killedAt.has(r.pid) && r.code !== 0) bad(`worker ${r.pid} ended with code ${r.code} signal ${r.signal}: ${r.stderr.trim().split('\n').slice(-4).join(' | ')}`);
@@ -70,9 +76,10 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
         live.get(pid)!.kill('SIGKILL');
         live.delete(pid);
         stats.kills++;
-        await start();
+        void start(); // the replacement comes up while the others work: the next kill may come before it is ready
       }
     }
+    stopping = true; // a replacement still starting is stopped once READY
     for (const c of live.values()) c.kill('SIGTERM');
     await Promise.all(runs);
     await withDatabase(place.choice, 'torture', 'torture-check', async (sys) => {
