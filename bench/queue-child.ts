@@ -13,10 +13,12 @@ DBOS.registerWorkflow(async function benchQueued(i: number) {
 
 DBOS.setConfig({ name: 'bench' });
 const keepAlive = setInterval(() => {}, 1000);
+const go = new Promise((r) => process.once('SIGUSR1', r));
 console.log('READY');
-await new Promise((r) => process.once('SIGUSR1', r));
+await go;
 await DBOS.launch();
+const stop = new Promise((r) => process.once('SIGTERM', r)); // before the marker, which may prompt it
 console.log('LAUNCHED');
-await new Promise((r) => process.once('SIGTERM', r));
+await stop;
 clearInterval(keepAlive);
 await DBOS.shutdown();

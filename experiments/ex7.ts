@@ -121,11 +121,13 @@ async function enqueueJobs(client: DBOSClient, n: number): Promise<void> {
 async function worker(): Promise<void> {
   await runLesson(APP, async () => {
     await createTables(DBOS.appDatabase);
-    console.log(`WORKER READY name=${workerName} executor=${DBOS.executorID} pid=${process.pid}`);
-    await new Promise<void>((resolve) => {
+    // The handlers come before the marker: whoever reads it may signal at once.
+    const stop = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    console.log(`WORKER READY name=${workerName} executor=${DBOS.executorID} pid=${process.pid}`);
+    await stop;
     console.log(`WORKER STOPPING name=${workerName}: waiting for its jobs in flight`);
   });
 }

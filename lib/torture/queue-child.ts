@@ -29,7 +29,9 @@ DBOS.registerWorkflow(async function qjob(i: number) {
 DBOS.setConfig({ name: 'torture' });
 await DBOS.launch();
 await DBOS.appDatabase.exec('CREATE TABLE IF NOT EXISTS torture_q_runs (job INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT, PRIMARY KEY (job, attempt))');
+// The handler comes before READY: a write to a pipe is synchronous, so the SIGTERM that READY
+// prompts can arrive before the next statement runs (the torture saw workers die of it).
+const stop = new Promise((r) => process.on('SIGTERM', r));
 console.log('READY');
-// process.on, not once: a second SIGTERM during the shutdown must not end the process by default.
-await new Promise((r) => process.on('SIGTERM', r));
+await stop;
 await DBOS.shutdown();
