@@ -26,7 +26,7 @@ for (const kind of DATABASES) {
   describe(`${kind}: ex7`, () => {
     it('100 jobs through three workers, one SIGKILLed and restarted: each done once, the limits held', async () => {
       const { choice, env } = await freshDatabase(kind);
-      const r = await runScript(EX7, env, { timeoutMs: 240_000 });
+      const r = await runScript(EX7, env, { timeoutMs: 420_000 });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('the seed picks: SIGKILL worker w2 once 34 jobs are done');
       expect(r.stdout).toMatch(/^KILLED: w2 \(pid \d+\)/m);
@@ -49,7 +49,7 @@ for (const kind of DATABASES) {
       }
       const [{ n }] = await queryDatabase(choice, 'ex7', `SELECT COUNT(*) AS n FROM ${S}workflow_status WHERE status IN ('ENQUEUED', 'PENDING')`);
       expect(n).toBe(0);
-    }, 300_000);
+    }, 480_000);
 
     it('by hand: --enqueue twice enqueues once, --worker runs them, wf queues names a workflow no worker registered', async () => {
       const { choice, env } = await freshDatabase(kind);
@@ -59,7 +59,7 @@ for (const kind of DATABASES) {
         const stray = await client.enqueue({ queueName: 'ex7_pages', workflowName: 'noSuchJob', workflowID: 'stray-1' }, 1);
         let ready: () => void;
         const up = new Promise<void>((r) => (ready = r));
-        const worker = runScript(EX7, env, { args: ['--worker', '--name', 'solo'], timeoutMs: 120_000, onLine: (l, c) => {
+        const worker = runScript(EX7, env, { args: ['--worker', '--name', 'solo'], timeoutMs: 400_000, onLine: (l, c) => {
           if (l.startsWith('WORKER READY')) (children.push(c), ready());
         } });
         await up;
@@ -77,6 +77,6 @@ for (const kind of DATABASES) {
       } finally {
         await client.destroy();
       }
-    }, 240_000);
+    }, 480_000);
   });
 }

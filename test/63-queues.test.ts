@@ -74,7 +74,7 @@ for (const kind of DATABASES) {
         const runs = Array.from({ length: 4 }, () => {
           let ok: () => void;
           ready.push(new Promise<void>((r) => (ok = r)));
-          return runScript('test/fixtures/queue-worker.ts', env, { timeoutMs: 120_000, onLine: (l, c) => {
+          return runScript('test/fixtures/queue-worker.ts', env, { timeoutMs: 280_000, onLine: (l, c) => {
             if (l.startsWith('READY')) (children.push(c), ok());
           } });
         });
@@ -96,7 +96,7 @@ for (const kind of DATABASES) {
       expect(inFlight.by.size).toBeGreaterThan(1);
       const status = await rowsOf(choice, `SELECT COUNT(*) AS n FROM ${kind === 'postgres' ? 'dbos.' : ''}workflow_status WHERE status = 'SUCCESS' AND recovery_attempts = 1`);
       expect(status[0].n).toBe(48);
-    }, 150_000);
+    }, 300_000);
 
     it('dequeues by priority, then by age', async () => {
       const { choice } = await freshDatabase(kind);
