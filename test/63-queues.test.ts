@@ -74,7 +74,8 @@ for (const kind of DATABASES) {
         const runs = Array.from({ length: 4 }, () => {
           let ok: () => void;
           ready.push(new Promise<void>((r) => (ok = r)));
-          return runScript('test/fixtures/queue-worker.ts', env, { timeoutMs: 280_000, onLine: (l, c) => {
+          // Jobs of 200 ms: long enough that the 4 slots fill even on a loaded machine.
+          return runScript('test/fixtures/queue-worker.ts', { ...env, JOB_MS: '200' }, { timeoutMs: 280_000, onLine: (l, c) => {
             if (l.startsWith('READY')) (children.push(c), ok());
           } });
         });
