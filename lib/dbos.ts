@@ -13,6 +13,9 @@ import * as schedules from './schedules/index.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, state, type AnyFn, type WorkflowRegistration } from './state.js';
+import { checkStartOptions, enqueueRegistered, type StartWorkflowOptions } from './queues/enqueue.js';
+import { registerQueue, type QueueParameters, type WorkflowQueue } from './queues/queue.js';
+import { startQueueWorkers, stopQueueWorkers } from './queues/worker.js';
 import { openDatabase } from './storage/open.js';
 import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
 import { currentTransaction, resolveTransactionConfig, runTransactionStep, type TransactionConfig } from './transactions/index.js';
@@ -151,6 +154,7 @@ export class DBOS {
     const report = await DBOS.recoverPendingWorkflows();
     startRecoveryLoop();
     schedules.startScheduler();
+    await startQueueWorkers();
     return report;
   }
 
@@ -163,6 +167,7 @@ export class DBOS {
   /** Waits for the executions running here, then closes the database. Safe to call twice. */
   static async shutdown(): Promise<void> {
     if (!state.db) return;
+    await stopQueueWorkers();
     await stopRecoveryLoop();
     await schedules.stopScheduler();
     await Promise.allSettled([...state.running.values()]);
@@ -203,10 +208,20 @@ export class DBOS {
     return runStep<R>(opts.name, resolveStepConfig(opts.name, opts), fn, []);
   }
 
-  /** DBOS.startWorkflow(wf, { workflowID })(...args) returns a handle without waiting for the result. */
-  static startWorkflow<A extends unknown[], R>(wf: (...args: A) => Promise<R>, opts: { workflowID?: string } = {}) {
+  /**
+   * DBOS.startWorkflow(wf, { workflowID })(...args) returns a handle without waiting for the result;
+   * with { queueName, enqueueOptions } the workflow is enqueued instead (lib/queues/).
+   */
+  static startWorkflow<A extends unknown[], R>(wf: (...args: A) => Promise<R>, opts: StartWorkflowOptions = {}) {
     const reg = registrationOf(wf as AnyFn);
+    checkStartOptions(opts);
+    if (opts.queueName !== undefined) return (...args: A): Promise<WorkflowHandle<R>> => enqueueRegistered<R>(reg, opts, args);
     return (...args: A): Promise<WorkflowHandle<R>> => startWorkflow<R>(reg, args, opts.workflowID);
+  }
+
+  /** A queue for DBOS.startWorkflow(wf, { queueName }), run by every launched process that registers it; before launch(). */
+  static registerQueue(name: string, params?: QueueParameters): WorkflowQueue {
+    return registerQueue(name, params);
   }
 
   /** A handle on any workflow by id (its result, its status). */

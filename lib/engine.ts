@@ -16,6 +16,7 @@ import {
   WorkflowNotFoundError,
 } from './errors.js';
 import { log } from './log.js';
+import { requeueIfOrphaned } from './queues/worker.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
 import { db, ownerAlive, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
@@ -174,7 +175,7 @@ async function runOnce(reg: WorkflowRegistration, id: string, args: unknown[], a
 }
 
 /** Runs the workflow function in this process and records its outcome, fenced by its attempt. */
-function execute(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
+export function execute(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
   // A module-level function, not a closure made per call: tsx's keepNames wraps each named closure in a defineProperty.
   const p = runExecution(reg, id, args, attempt, fresh).finally(() => state.running.delete(id));
   p.catch((err) => log.warn(`workflow ${id}: the engine could not finish this execution (${(err as Error).message}); it stays PENDING and is recovered on the next start`));
@@ -192,6 +193,8 @@ export async function claim(reg: WorkflowRegistration, row: WorkflowRow): Promis
   // nothing runs here yet: another caller in this process (getResult, attach, launch) would take
   // that for an orphan and claim it again, running it twice at once. So one claim per workflow at a time.
   if (state.running.has(row.workflowID) || claiming.has(row.workflowID)) return null;
+  // A queued workflow goes back to its queue instead, so that its limits decide who runs it (promise 10).
+  if (row.queueName) return (await requeueIfOrphaned(row), null);
   claiming.add(row.workflowID);
   try {
     return await claimNow(reg, row);

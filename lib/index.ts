@@ -10,6 +10,10 @@ export { fakeUsers, makeUser, userId, USER_NAMESPACE, type User } from './user.j
 export { UsersTable, type UsersKey } from './users-table.js';
 export { redactUrl } from './redact.js';
 export { log } from './log.js';
+export { DBOSClient, ClientHandle, type ClientConfig, type ClientEnqueueOptions } from './queues/client.js';
+export { WorkflowQueue, type QueueParameters, type QueueRateLimit } from './queues/queue.js';
+export { DBOSQueueDuplicatedError, DBOSInvalidQueuePriorityError } from './queues/errors.js';
+export type { EnqueueOptions, StartWorkflowOptions } from './queues/enqueue.js';
 export * from './errors.js';
 export type { WorkflowRow, WorkflowStatusValue, ListFilter, AppDatabase, OperationRow, IsolationLevel } from './storage/types.js';
 export { type WaitOptions } from './messages/index.js';

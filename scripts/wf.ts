@@ -38,6 +38,7 @@ import { printable, printableJson, printableRow } from '../lib/printable.js';
 import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { wfSchedules } from './wf-schedules.js';
+import { isQueueCommand, wfQueues } from './wf-queues.js';
 import { isUnfinished, UNFINISHED, WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
 const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--children] [--json] [--pg|--sqlite]`;
@@ -204,6 +205,7 @@ async function cancel(sys: SystemDatabase, id: string | undefined, out: Out, aga
  * Returns the exit code: 0 done, 1 the database failed, 2 bad input (the message says the fix).
  */
 export async function wf(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out): Promise<number> {
+  if (isQueueCommand(argv)) return wfQueues(argv, env, out, err); // queues, list --queue: scripts/wf-queues.ts
   try {
     await run(argv, env, out);
     return 0;

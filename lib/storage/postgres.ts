@@ -221,6 +221,30 @@ class PostgresDriver implements Driver {
     }
   }
 
+  readonly rowLockClause = ' FOR UPDATE SKIP LOCKED';
+
+  /**
+   * One statement in a transaction that first takes a transaction-level advisory lock on `lockKey`
+   * (released by COMMIT or ROLLBACK, also when the connection dies): claimers of one queue go one at a time.
+   */
+  async lockedAll<T>(lockKey: string, sql: string, params: unknown[]): Promise<T[]> {
+    const { client, done } = await this.checkOut();
+    let failed: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query({ ...this.q(`SELECT pg_advisory_xact_lock(hashtext(?))`), values: [lockKey] });
+      const rows = (await client.query({ ...this.q(sql), values: params })).rows as T[];
+      await client.query('COMMIT');
+      return rows;
+    } catch (err) {
+      failed = err as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      done(failed);
+    }
+  }
+
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
     const { client, done } = await this.checkOut();
     try {

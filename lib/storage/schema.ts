@@ -4,7 +4,8 @@
 //                   runs it (executor_id) and how many times it was executed (recovery_attempts).
 //                   A row goes PENDING -> SUCCESS | ERROR, or PENDING -> CANCELLED, or PENDING ->
 //                   MAX_RECOVERY_ATTEMPTS_EXCEEDED (the dead letter); CANCELLED and the dead letter
-//                   go back to PENDING only when resumed on purpose. ENQUEUED is reserved for queues.
+//                   go back to PENDING only when resumed on purpose. A queued workflow starts ENQUEUED and
+//                   becomes PENDING when a worker claims it (migration 4).
 // operation_outputs one row per finished step (or child workflow start), keyed by (workflow_uuid,
 //                   function_id): its output or its final error (JSON). Written once, when the step
 //                   ends; nothing is written when it starts. A replay reads these instead of running.
@@ -76,6 +77,31 @@ export const MIGRATIONS: Migration[] = [
     // of the write): lets `npm run wf -- steps` tell the first run from each recovery. Our addition.
     version: 2,
     statements: [`ALTER TABLE {S}operation_outputs ADD COLUMN execution_attempt INTEGER`],
+  },
+  {
+    // Queues (lib/queues/, DESIGN.md promise 10), with DBOS's columns: an enqueued row waits ENQUEUED
+    // (executor_id NULL, recovery_attempts 0) until a worker's claim makes it PENDING, stamping
+    // started_at_epoch_ms (what the rate limit counts). Workers take the lowest priority first, then
+    // the oldest. A deduplication id is unique on its queue only while its workflow is unfinished:
+    // a partial unique index, so the id frees when the workflow ends (DBOS clears the column instead).
+    // queue_workers (our addition) says which executor serves which queue with which workflow names,
+    // so that `wf queues` can tell work nobody can run from work that waits its turn.
+    version: 4,
+    statements: [
+      `ALTER TABLE {S}workflow_status ADD COLUMN deduplication_id TEXT`,
+      `ALTER TABLE {S}workflow_status ADD COLUMN priority INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE {S}workflow_status ADD COLUMN started_at_epoch_ms BIGINT`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS workflow_status_queue_dedup_idx ON {S}workflow_status (queue_name, deduplication_id)
+         WHERE deduplication_id IS NOT NULL AND status IN ('ENQUEUED', 'PENDING')`,
+      `CREATE INDEX IF NOT EXISTS workflow_status_queue_idx ON {S}workflow_status (queue_name, status, priority, created_at)`,
+      `CREATE INDEX IF NOT EXISTS workflow_status_queue_started_idx ON {S}workflow_status (queue_name, started_at_epoch_ms)`,
+      `CREATE TABLE IF NOT EXISTS {S}queue_workers (
+        executor_id TEXT NOT NULL,
+        queue_name TEXT NOT NULL,
+        workflow_names TEXT NOT NULL,
+        PRIMARY KEY (executor_id, queue_name)
+      )`,
+    ],
   },
   {
     // A workflow row deleted by hand takes its steps' outcomes with it, so a new workflow with the

@@ -1,11 +1,15 @@
 // The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
 // Driver (how to run a statement) and its schema prefix; every query lives here, once.
 import { rowDamage } from './damage.js';
+import * as queueSql from './queue-sql.js';
 import { MIGRATIONS, renderStatements } from './schema.js';
 import { recordInTransaction } from './sql-transactions.js';
 import { withDatabaseRetry } from './transient.js';
 import type {
   AppDatabase,
+  ClaimedWorkflow,
+  EnqueueOutcome,
+  ExecutorRow,
   ExecutorStatus,
   IsolationLevel,
   TransactionOptions,
@@ -13,8 +17,11 @@ import type {
   ListFilter,
   NewExecutor,
   NewMessage,
+  NewQueuedWorkflow,
   NewWorkflow,
   OperationRow,
+  QueueClaim,
+  QueueWorkerRow,
   ScheduleRow,
   SystemDatabase,
   WorkflowRow,
@@ -47,6 +54,11 @@ export interface Driver {
   /** runs `fn` holding a lock that only one migrating process can hold at a time */
   withMigrationLock(fn: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
+  // ---- Queues (queue-sql.ts) ----
+  /** ' FOR UPDATE SKIP LOCKED' where rows can be locked one by one; '' on SQLite (one writer) */
+  readonly rowLockClause: string;
+  /** runs one statement in a transaction holding the lock named `lockKey`, returns its rows */
+  lockedAll<T>(lockKey: string, sql: string, params: unknown[]): Promise<T[]>;
   // Transaction steps (lib/transactions/):
   /** runs `fn` on one connection between BEGIN and COMMIT; ROLLBACK when it throws. Nothing else of this process's writes goes in between. */
   interactive<T>(fn: (t: TxConnection) => Promise<T>, isolationLevel?: IsolationLevel): Promise<T>;
@@ -65,7 +77,7 @@ type Raw = Record<string, unknown>;
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
-function toWorkflowRow(r: Raw): WorkflowRow {
+export function toWorkflowRow(r: Raw): WorkflowRow {
   const row: WorkflowRow = {
     workflowID: String(r.workflow_uuid),
     status: r.status as WorkflowStatusValue,
@@ -80,6 +92,10 @@ function toWorkflowRow(r: Raw): WorkflowRow {
     parentWorkflowID: str(r.parent_workflow_id),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    queueName: str(r.queue_name),
+    deduplicationID: str(r.deduplication_id),
+    priority: num(r.priority),
+    startedAtEpochMs: r.started_at_epoch_ms === null || r.started_at_epoch_ms === undefined ? null : num(r.started_at_epoch_ms),
   };
   const damaged = rowDamage(row);
   if (damaged) row.damaged = damaged; // named, never thrown here: one bad row must not stop a list or a recovery
@@ -126,6 +142,8 @@ function counted(d: Driver): Driver {
     }), isolation),
     lockRowsClause: d.lockRowsClause,
     isRetriable: (err) => d.isRetriable(err),
+    rowLockClause: d.rowLockClause,
+    lockedAll: <T>(lockKey: string, sql: string, params: unknown[]) => (queryStats.statements++, d.lockedAll<T>(lockKey, sql, params)),
   };
 }
 
@@ -224,6 +242,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   private readonly d: Driver;
   private readonly q: ReturnType<typeof hotStatements>;
   private readonly tm: ReturnType<typeof timeAndMessageStatements>;
+  private readonly qq: ReturnType<typeof queueSql.queueStatements>;
 
   constructor(driver: Driver) {
     const d = (this.d = counted(driver));
@@ -232,6 +251,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.S = d.schemaPrefix;
     this.q = hotStatements(this.S);
     this.tm = timeAndMessageStatements(this.S);
+    this.qq = queueSql.queueStatements(this.S, d.rowLockClause);
     this.app = {
       dialect: d.dialect,
       schemaPrefix: d.schemaPrefix,
@@ -498,5 +518,30 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   isRetriableTransactionError(err: unknown): boolean {
     return this.d.isRetriable(err);
+  }
+
+  // ---- Queues: the SQL is in queue-sql.ts ----
+  enqueueWorkflow(w: NewQueuedWorkflow): Promise<EnqueueOutcome> {
+    return queueSql.enqueueWorkflow(this.d, this.S, this.qq, w, (id) => this.getWorkflow(id), toWorkflowRow);
+  }
+
+  claimQueued(c: QueueClaim): Promise<ClaimedWorkflow[]> {
+    return queueSql.claimQueued(this.d, this.qq, c);
+  }
+
+  async requeueWorkflow(workflowID: string, executorID: string | null, attempt: number, now: number): Promise<boolean> {
+    return (await this.d.run(this.qq.requeue, [now, workflowID, executorID, attempt])) === 1;
+  }
+
+  listQueueRows(queueName: string | undefined, statuses?: string[]): Promise<WorkflowRow[]> {
+    return queueSql.listQueueRows(this.d, this.S, queueName, statuses, toWorkflowRow);
+  }
+
+  registerQueueWorker(w: QueueWorkerRow): Promise<void> {
+    return queueSql.registerQueueWorker(this.d, this.S, w);
+  }
+
+  listQueueWorkers(): Promise<QueueWorkerRow[]> {
+    return queueSql.listQueueWorkers(this.d, this.S);
   }
 }

@@ -210,6 +210,16 @@ class SqliteDriver implements Driver {
     }
   }
 
+  // SQLite has one writer: BEGIN IMMEDIATE locks the whole file, so there are no rows to lock one by one.
+  readonly rowLockClause = '';
+
+  /** One statement in a BEGIN IMMEDIATE transaction: the lock is the file's, whatever `lockKey` says. */
+  async lockedAll<T>(_lockKey: string, sql: string, params: unknown[]): Promise<T[]> {
+    while (this.txOpen && !this.inTx.getStore()) await this.txOpen; // after the open transaction step
+    this.commitQueued(); // writes sent before it go first
+    return this.db.transaction(() => this.prepare(sql).all(...params) as T[]).immediate();
+  }
+
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
     // SQLite has one writer: each migration runs in a BEGIN IMMEDIATE transaction, and a process
     // that loses the race to apply one finds it in the version table and goes on (sql.ts migrate).

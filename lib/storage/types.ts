@@ -25,6 +25,13 @@ export interface WorkflowRow {
   parentWorkflowID: string | null;
   createdAt: number;
   updatedAt: number;
+  /** queues (lib/queues/): the queue it was enqueued on, null when started directly */
+  queueName?: string | null;
+  deduplicationID?: string | null;
+  /** lower runs first (default 0) */
+  priority?: number;
+  /** when a worker dequeued it (epoch ms), null while ENQUEUED */
+  startedAtEpochMs?: number | null;
   /** set when a column cannot be read (an unknown status, a count that is not a number): the row is named, left alone, never run */
   damaged?: RowDamage;
 }
@@ -109,6 +116,66 @@ export interface AppDatabase {
   batch(statements: { sql: string; params?: unknown[] }[]): Promise<void>;
 }
 
+// ---- Queues (lib/queues/) ----
+
+/** A workflow to enqueue: written ENQUEUED, nobody runs it until a worker claims it. */
+export interface NewQueuedWorkflow {
+  workflowID: string;
+  name: string;
+  inputs: string | null;
+  /** null: any worker of any application may take it (a client that names none) */
+  applicationID: string | null;
+  applicationVersion: string | null;
+  queueName: string;
+  deduplicationID: string | null;
+  priority: number;
+  now: number;
+}
+
+/** What enqueueWorkflow found: a new row, the row already under that id, or the unfinished holder of the deduplication id. */
+export type EnqueueOutcome = { kind: 'created' | 'exists' | 'duplicate'; row: WorkflowRow };
+
+/** One worker's claim on one queue; an absent limit is no limit. */
+export interface QueueClaim {
+  queueName: string;
+  executorID: string;
+  applicationID: string;
+  /** only workflows this worker can run */
+  workflowNames: string[];
+  workerConcurrency?: number;
+  globalConcurrency?: number;
+  rateLimit?: { limitPerPeriod: number; periodSec: number };
+  now: number;
+}
+
+/** A workflow a claim made PENDING for this executor, at execution attempt `attempt`. */
+export interface ClaimedWorkflow {
+  workflowID: string;
+  name: string;
+  inputs: string | null;
+  attempt: number;
+}
+
+export interface QueueWorkerRow {
+  executorID: string;
+  queueName: string;
+  workflowNames: string[];
+}
+
+export interface QueueStorage {
+  /** Inserts the workflow ENQUEUED, unless its id exists or its deduplication id is held on its queue. */
+  enqueueWorkflow(w: NewQueuedWorkflow): Promise<EnqueueOutcome>;
+  /** Atomically takes the next ENQUEUED rows the queue's limits allow and marks them PENDING for this executor. */
+  claimQueued(c: QueueClaim): Promise<ClaimedWorkflow[]>;
+  /** A PENDING queued workflow whose owner died goes back to ENQUEUED (compare-and-set on its owner). */
+  requeueWorkflow(workflowID: string, executorID: string | null, attempt: number, now: number): Promise<boolean>;
+  /** Rows of one queue (or of every queue when undefined), optionally of some statuses, oldest first. */
+  listQueueRows(queueName: string | undefined, statuses?: string[]): Promise<WorkflowRow[]>;
+  /** Says which queue this executor serves, with which workflow names. */
+  registerQueueWorker(w: QueueWorkerRow): Promise<void>;
+  listQueueWorkers(): Promise<QueueWorkerRow[]>;
+}
+
 /** A notifications row to insert (DBOS.send). `messageID` is the row's key: the same one twice is delivered once. */
 export interface NewMessage {
   messageID: string;
@@ -138,7 +205,7 @@ export interface ScheduleRow {
   applicationName: string | null;
 }
 
-export interface SystemDatabase extends TransactionSteps {
+export interface SystemDatabase extends QueueStorage, TransactionSteps {
   readonly dialect: 'sqlite' | 'postgres';
   /** where it is, safe to print (password masked) */
   readonly description: string;

@@ -1,0 +1,24 @@
+// A worker of the queue benchmark (bench/queue.ts): serves queue BENCH_QUEUE with the one-step
+// workflow "benchQueued", at most 10 at once per worker, polling every 10 ms. It loads everything, prints READY, and launches
+// only on SIGUSR1, so that all workers start claiming together; SIGTERM stops it.
+import { DBOS } from '../lib/index.js';
+
+DBOS.registerQueue(process.env.BENCH_QUEUE!, { workerConcurrency: 10, minPollingIntervalMs: 10 });
+const benchStep = DBOS.registerStep(async function benchStep(i: number) {
+  return { i, ok: true };
+});
+DBOS.registerWorkflow(async function benchQueued(i: number) {
+  return benchStep(i);
+}, { name: 'benchQueued' });
+
+DBOS.setConfig({ name: 'bench' });
+const keepAlive = setInterval(() => {}, 1000);
+const go = new Promise((r) => process.once('SIGUSR1', r));
+console.log('READY');
+await go;
+await DBOS.launch();
+const stop = new Promise((r) => process.once('SIGTERM', r)); // before the marker, which may prompt it
+console.log('LAUNCHED');
+await stop;
+clearInterval(keepAlive);
+await DBOS.shutdown();
