@@ -71,7 +71,8 @@
  *   (An insert step out of retries, 0.4^10 per batch, ends the workflow as ERROR: exit 1, and the
  *   loop's next run starts a new workflow.)
  */
-import { DBOS, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
+import { fakeUsers, UsersTable, type User, type WorkflowHandle } from '../lib/index.js';
+import { appDatabase, DBOS } from '../lib/engine-choice.js';
 import { faultsOrExit, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex6';
@@ -80,7 +81,7 @@ const PAGES_PER_BATCH = 10;
 const FIRST_CRASH_BATCH = 6; // "after batch 5"
 // Seed 4 by default: its run shows both kinds of duplicate (one crash, several retries).
 const faults = faultsOrExit({ generate: 0.02, 'insert-after-write': 0.4, 'crash-after-write': 0.1 }, 4);
-const users = () => new UsersTable(DBOS.appDatabase, 'row');
+const users = () => new UsersTable(appDatabase(), 'row');
 // Short waits keep the lesson fast; 10 ms at least, so a retry's created_at differs from the last.
 const RETRIES = { retriesAllowed: true, maxAttempts: 10, intervalSeconds: 0.01, backoffRate: 2, maxIntervalSeconds: 0.2 };
 
@@ -93,7 +94,7 @@ async function announce(batch: number, step: 'generate' | 'insert'): Promise<voi
   if (resumedAt !== undefined) return;
   resumedAt = batch;
   const row = await DBOS.getWorkflowStatus(DBOS.workflowID!);
-  if (row && row.recoveryAttempts > 1) {
+  if ((row?.recoveryAttempts ?? 0) > 1) {
     const before = batch > 1 ? `batches 1-${batch - 1} are replayed from their checkpoints, not run again` : 'nothing before it was checkpointed';
     const own = step === 'insert' ? `; batch ${batch}'s users were generated and checkpointed before the crash, its write runs again` : '';
     console.log(`RESUMING at batch ${batch}: ${before}${own}`);
@@ -130,7 +131,7 @@ const countUsers = DBOS.registerStep(async function countUsers(): Promise<Counts
   const rows = await users().count(id);
   const unique = await users().countUnique(id);
   // One (id, analyzed_at) per execution that wrote the user: the rest of the copies are retries.
-  const [{ n }] = await DBOS.appDatabase.query<{ n: unknown }>(
+  const [{ n }] = await appDatabase().query<{ n: unknown }>(
     'SELECT COUNT(*) AS n FROM (SELECT DISTINCT id, analyzed_at FROM users WHERE workflow_id = ?) AS writes', [id]);
   const writes = Number(n);
   return { rows, retryDuplicates: rows - writes, crashDuplicates: writes - unique, unique };
@@ -147,20 +148,20 @@ const usersWorkflow = DBOS.registerWorkflow(async function usersWorkflow(): Prom
   return countUsers();
 }, { name: 'usersWorkflow' });
 
-// Step 4: recover what a crashed run left, or start a new workflow, and report.
+// Step 4: recover what a crashed run left, or start a new workflow, and report. After launch() an
+// unfinished workflow is either taken over by this process (its executorId is ours; ENQUEUED on
+// DBOS, which recovers through its internal queue) or still run by a live process elsewhere.
 type How = 'new' | 'recovered' | 'attached';
-function pick(recovery: RecoveryReport): { handle: WorkflowHandle<Counts>; how: How } | undefined {
-  for (const id of recovery.parked) console.log(`workflow ${id} was parked (too many recoveries): leaving it, see ex3 for the dead letter`);
-  const recovered = recovery.recovered[0];
-  if (recovered) return { handle: DBOS.retrieveWorkflow<Counts>(recovered.workflowID), how: 'recovered' };
-  const elsewhere = recovery.ownedElsewhere[0];
-  if (elsewhere) return { handle: DBOS.retrieveWorkflow<Counts>(elsewhere), how: 'attached' };
-  return undefined;
+async function pick(): Promise<{ handle: WorkflowHandle<Counts>; how: How } | undefined> {
+  const [w] = await DBOS.listWorkflows({ workflowName: 'usersWorkflow', status: ['PENDING', 'ENQUEUED'] });
+  if (!w) return undefined;
+  const how = w.executorId === DBOS.executorID || w.status === 'ENQUEUED' ? 'recovered' : 'attached';
+  return { handle: DBOS.retrieveWorkflow<Counts>(w.workflowID), how };
 }
 
-await runLesson(APP, async (recovery) => {
+await runLesson(APP, async () => {
   console.log(faults.describe());
-  let found = pick(recovery);
+  let found = await pick();
   if (!found) {
     found = { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
     console.log(`STARTED: new workflow ${found.handle.workflowID}`);

@@ -6,10 +6,10 @@ import type { OperationRow } from './storage/types.js';
 export interface StepStatus {
   /** the step's function id within its workflow */
   stepID: number;
-  /** 1-based, as DBOS TypeScript (Python's step_status.current_attempt is 0-based) */
-  currentAttempt: number;
-  /** total attempts allowed (1 when retries are off) */
-  maxAttempts: number;
+  /** 1-based, as DBOS TypeScript (Python's step_status.current_attempt is 0-based); unset without retries, as DBOS */
+  currentAttempt?: number;
+  /** total attempts allowed; unset without retries, as DBOS */
+  maxAttempts?: number;
 }
 
 export interface WorkflowContext {

@@ -10,7 +10,8 @@ import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
 import { db, HOST, ownerAlive, state, type AnyFn, type WorkflowRegistration } from './state.js';
 import { openDatabase } from './storage/open.js';
-import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
+import { UNFINISHED, type AppDatabase } from './storage/types.js';
+import { toListFilter, toWorkflowStatus, type GetWorkflowsInput, type WorkflowStatus } from './workflow-status.js';
 
 export interface EngineConfig {
   /** the application: the lesson's name (ex1). Names its SQLite file and its PostgreSQL schema. */
@@ -53,6 +54,7 @@ const registrations = new WeakMap<AnyFn, WorkflowRegistration>();
 let config: EngineConfig | undefined;
 let releaseDatabase: () => Promise<void> = async () => {};
 let heartbeat: NodeJS.Timeout | undefined;
+let lastRecovery: RecoveryReport | undefined;
 
 /** True for a function DBOS.registerWorkflow returned (not the plain function it wrapped). */
 export function isRegisteredWorkflow(fn: unknown): fn is (...args: unknown[]) => Promise<unknown> {
@@ -78,8 +80,11 @@ export class DBOS {
     config = cfg;
   }
 
-  /** Opens and migrates the database, registers this executor, and recovers PENDING workflows (promise 6). */
-  static async launch(): Promise<RecoveryReport> {
+  /**
+   * Opens and migrates the database, registers this executor, and recovers PENDING workflows
+   * (promise 6). Returns nothing, as DBOS's; what it recovered is DBOS.lastRecovery() (ours only).
+   */
+  static async launch(): Promise<void> {
     if (state.db) throw new ConfigError('DBOS.launch() was already called: call DBOS.shutdown() first to launch again.');
     if (!config) throw new ConfigError('Call DBOS.setConfig({ name: "ex1" }) before DBOS.launch().');
     const choice = config.database ?? databaseFromEnv(config.name);
@@ -93,7 +98,13 @@ export class DBOS {
     await beat();
     heartbeat = setInterval(() => beat().catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`)), Math.max(50, Math.floor(state.leaseMs / 5)));
     heartbeat.unref();
-    return DBOS.recoverPendingWorkflows();
+    lastRecovery = await DBOS.recoverPendingWorkflows();
+  }
+
+  /** What the last launch() recovered, parked, left to a live owner, or could not name (not in DBOS). */
+  static lastRecovery(): RecoveryReport {
+    if (!lastRecovery) throw new ConfigError('DBOS.lastRecovery() reports on DBOS.launch(): call launch() first.');
+    return lastRecovery;
   }
 
   /** Takes every PENDING workflow of this application whose owner is gone, oldest first. */
@@ -179,7 +190,7 @@ export class DBOS {
     return currentContext()?.step?.stepID;
   }
 
-  /** Inside a step: { stepID, currentAttempt (1-based), maxAttempts }. */
+  /** Inside a step: { stepID, currentAttempt (1-based), maxAttempts }; { stepID } alone without retries, as DBOS. */
   static get stepStatus(): StepStatus | undefined {
     return currentContext()?.step;
   }
@@ -193,12 +204,15 @@ export class DBOS {
     return state.executorID;
   }
 
-  static getWorkflowStatus(workflowID: string): Promise<WorkflowRow | undefined> {
-    return db().getWorkflow(workflowID);
+  /** The workflow as DBOS shows it (workflowName, executorId, input/output as values), or null. */
+  static async getWorkflowStatus(workflowID: string): Promise<WorkflowStatus | null> {
+    const row = await db().getWorkflow(workflowID);
+    return row ? toWorkflowStatus(row) : null;
   }
 
-  static listWorkflows(filter: ListFilter = {}): Promise<WorkflowRow[]> {
-    return db().listWorkflows(filter);
+  /** This application's workflows (unless applicationName says another), oldest first; times ISO or epoch ms. */
+  static async listWorkflows(filter: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {
+    return (await db().listWorkflows(toListFilter(filter, state.appName))).map(toWorkflowStatus);
   }
 
   static async listWorkflowSteps(workflowID: string): Promise<StepInfo[]> {

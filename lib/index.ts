@@ -11,3 +11,4 @@ export { redactUrl } from './redact.js';
 export { log } from './log.js';
 export * from './errors.js';
 export type { WorkflowRow, WorkflowStatusValue, ListFilter, AppDatabase, OperationRow } from './storage/types.js';
+export type { WorkflowStatus, GetWorkflowsInput } from './workflow-status.js';

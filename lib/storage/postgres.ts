@@ -57,6 +57,7 @@ export function numberedPlaceholders(sql: string): string {
 class PostgresDriver implements Driver {
   readonly dialect = 'postgres' as const;
   readonly schemaPrefix = 'dbos.';
+  readonly writesInWith = true; // WITH s AS (INSERT ... RETURNING) INSERT ...: a row and its value table in one statement
   private readonly texts = new Map<string, { name: string; text: string }>();
   /**
    * One connection kept out of the pool for the usual case, one query at a time: pool.query

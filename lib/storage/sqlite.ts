@@ -43,6 +43,7 @@ interface QueuedWrite {
 class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
   readonly schemaPrefix = '';
+  readonly writesInWith = false; // no INSERT inside WITH: two writes in one group commit instead (sql.ts)
   readonly description: string;
   private readonly statements = new Map<string, Database.Statement>();
   private queue: QueuedWrite[] = [];

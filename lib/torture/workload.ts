@@ -81,7 +81,7 @@ const counterStep = DBOS.registerStep(
     appendCounter(`${DBOS.workflowID} ${s.stepID} ${currentExecutionAttempt()} ${s.currentAttempt} ${process.pid} ${Date.now()}\n`);
     faults.crashHere('torture-step-after-effect');
     // Fail after the side effect (the ex6 trap), but never on the last attempt: the step ends in success.
-    if (s.currentAttempt < s.maxAttempts) faults.failHere(FAIL_SITE);
+    if (s.currentAttempt! < s.maxAttempts!) faults.failHere(FAIL_SITE); // set: retries are on
     return stepValue(seed, where);
   },
   { retriesAllowed: true, maxAttempts: 3, intervalSeconds: 0.001, backoffRate: 2 },
