@@ -36,7 +36,13 @@ export function currentContext(): WorkflowContext | undefined {
   return contextStore.getStore();
 }
 
+/** Where the attempt comes from when another engine runs the workflow (lib/engine-choice.ts, on DBOS). */
+let otherEngineAttempt: () => number = () => 0;
+export function setOtherEngineAttempt(fn: () => number): void {
+  otherEngineAttempt = fn;
+}
+
 /** The workflow's execution attempt, or 0 outside a workflow (lib/faults.ts salts its streams with it). */
 export function currentExecutionAttempt(): number {
-  return contextStore.getStore()?.attempt ?? 0;
+  return contextStore.getStore()?.attempt ?? otherEngineAttempt();
 }

@@ -204,6 +204,11 @@ export class DBOS {
     return state.executorID;
   }
 
+  /** The version stored with each workflow this process starts (EngineConfig.applicationVersion, default "1"). */
+  static get applicationVersion(): string {
+    return state.applicationVersion;
+  }
+
   /** The workflow as DBOS shows it (workflowName, executorId, input/output as values), or null. */
   static async getWorkflowStatus(workflowID: string): Promise<WorkflowStatus | null> {
     const row = await db().getWorkflow(workflowID);

@@ -9,6 +9,10 @@
 // other columns than the workbook's, so the two never share one. The lesson's tables sit in schema
 // `<lesson>` of that database, reached through the same AppDatabase (`?` placeholders) as on the
 // workbook's engine. DBOS Transact has no SQLite: the switch with SQLite is a ConfigError (exit 2).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setOtherEngineAttempt } from './context.js';
 import { DBOS as WorkbookDBOS } from './dbos.js';
 import { databaseFromEnv } from './config.js';
 import { ConfigError } from './errors.js';
@@ -28,7 +32,7 @@ export function engineFromEnv(env: NodeJS.ProcessEnv = process.env, argv: string
 /** What the lessons may call on either engine: DBOS Transact's names, which the workbook's engine shares. */
 export type LessonDBOS = Pick<typeof WorkbookDBOS,
   | 'registerWorkflow' | 'registerStep' | 'runStep' | 'startWorkflow' | 'retrieveWorkflow' | 'workflowID' | 'stepID'
-  | 'stepStatus' | 'executorID' | 'getWorkflowStatus' | 'listWorkflows' | 'listWorkflowSteps' | 'cancelWorkflow' | 'resumeWorkflow'>;
+  | 'stepStatus' | 'executorID' | 'applicationVersion' | 'getWorkflowStatus' | 'listWorkflows' | 'listWorkflowSteps' | 'cancelWorkflow' | 'resumeWorkflow'>;
 
 function chosenEngine(): EngineName {
   try {
@@ -41,8 +45,32 @@ function chosenEngine(): EngineName {
 
 export const ENGINE: EngineName = chosenEngine();
 const real = ENGINE === 'dbos' ? (await import('@dbos-inc/dbos-sdk')).DBOS : undefined;
+
+/**
+ * On DBOS, each execution of a workflow first reads its recovery_attempts (SQL, not a DBOS call:
+ * DBOS would checkpoint that), so that lib/faults.ts draws from (seed, site, execution attempt) as
+ * on the workbook's engine: a recovered run draws anew instead of crashing at the same point forever.
+ */
+const attempt = new AsyncLocalStorage<number>();
+function registerCountedWorkflow<A extends unknown[], R>(fn: (...args: A) => Promise<R>, opts: { name?: string; maxRecoveryAttempts?: number } = {}) {
+  const counted = async (...args: A): Promise<R> => {
+    const [row] = await appDatabase().query<{ n: unknown }>(`SELECT recovery_attempts AS n FROM dbos.workflow_status WHERE workflow_uuid = ?`, [real!.workflowID]);
+    return attempt.run(Number(row?.n ?? 0), () => fn(...args));
+  };
+  return real!.registerWorkflow(counted, { ...opts, name: opts.name ?? fn.name });
+}
+
 /** The chosen engine's DBOS class. */
-export const DBOS: LessonDBOS = (real as unknown as LessonDBOS | undefined) ?? WorkbookDBOS;
+export const DBOS: LessonDBOS = real
+  ? (new Proxy(real, {
+      get(t, k) {
+        if (k === 'registerWorkflow') return registerCountedWorkflow;
+        const v: unknown = Reflect.get(t, k);
+        return typeof v === 'function' ? v.bind(t) : v; // DBOS's statics use private fields of the class itself
+      },
+    }) as unknown as LessonDBOS)
+  : WorkbookDBOS;
+if (real) setOtherEngineAttempt(() => attempt.getStore() ?? 0);
 
 let app: { db: AppDatabase; close(): Promise<void> } | undefined;
 let release: () => Promise<void> = async () => {};
@@ -58,11 +86,11 @@ export async function launchEngine(name: string): Promise<void> {
     throw new ConfigError('DBOS Transact has no SQLite: run the lesson on PostgreSQL with --pg (or WORKBOOK_DB=pg), or set DATABASE_URL; or drop --engine dbos / WORKBOOK_ENGINE=dbos to use the workbook\'s engine on SQLite.');
   }
   const { openPostgres } = await import('./storage/postgres.js');
+  const { ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } = await import('./storage/embedded-pg.js');
   let url: URL;
   if (choice.kind === 'postgres') {
     url = new URL(choice.url);
   } else {
-    const { ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } = await import('./storage/embedded-pg.js');
     const server = await ensureEmbeddedPostgres(choice.dir);
     url = new URL(server.adminUrl);
     url.pathname = `/${choice.database}`;
@@ -72,11 +100,18 @@ export async function launchEngine(name: string): Promise<void> {
       await stopEmbeddedPostgres(server.dir);
     };
   }
+  const base = url.toString();
   url.pathname = `${url.pathname}_dbos_${name}`;
-  real.setConfig({ name, systemDatabaseUrl: url.toString(), logLevel: process.env.WORKBOOK_LOG === 'debug' ? 'info' : 'warn' });
-  await real.launch(); // creates the database if it is missing, migrates `dbos`, recovers
+  // The database first, and the lesson's tables open before launch(): a workflow launch() recovers
+  // starts at once and reads its attempt through them.
+  await ensureDatabase(base, url.pathname.slice(1));
   const opened = await openPostgres({ url: url.toString(), appSchema: name, applicationName: `workbook-dbos-${process.pid}` });
   app = { db: opened.app, close: () => opened.close() };
+  // The version: a hash of the lesson's file (DBOS's default hashes the registered functions' source,
+  // which the attempt wrapper above would hide). An edited lesson does not recover an older run's workflows.
+  const applicationVersion = createHash('md5').update(readFileSync(process.argv[1] ?? '')).digest('hex');
+  real.setConfig({ name, systemDatabaseUrl: url.toString(), applicationVersion, logLevel: process.env.WORKBOOK_LOG === 'debug' ? 'info' : 'warn' });
+  await real.launch(); // migrates `dbos`, recovers
 }
 
 export async function shutdownEngine(): Promise<void> {

@@ -90,7 +90,13 @@ export async function findOrStart<R>(name: string, start: () => Promise<Workflow
   }
   const [latest] = await DBOS.listWorkflows({ workflowName: name, sortDesc: true, limit: 1 });
   if (latest?.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' && (latest.updatedAt ?? 0) >= launchedAt) return { parked: latest.workflowID };
-  const pending = await DBOS.listWorkflows({ status: UNFINISHED, workflowName: name });
+  const unfinished = await DBOS.listWorkflows({ status: UNFINISHED, workflowName: name });
+  // DBOS recovers only the workflows of its own application version (a hash of the code): one left
+  // by an older version stays PENDING, and waiting for it would wait forever.
+  const pending = unfinished.filter((w) => w.applicationVersion === undefined || w.applicationVersion === DBOS.applicationVersion);
+  for (const w of unfinished.filter((x) => !pending.includes(x))) {
+    console.log(`workflow ${w.workflowID} is ${w.status} from application version ${w.applicationVersion}, not this one (${DBOS.applicationVersion}): launch() does not recover it. Resume it on purpose with --resume ${w.workflowID}.`);
+  }
   if (pending.length === 0) {
     console.log(`no unfinished ${name}: starting a new one`);
     return { handle: await start(), how: 'new' };
