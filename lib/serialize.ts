@@ -65,6 +65,13 @@ export function deserialize<T = unknown>(text: string | null): T {
   return parsed as T; // plain JSON, written by an older workbook
 }
 
+/** Stored text as a person reads it: the JSON part of SuperJSON text (`["ada"]`), plain JSON as it is; null stays null. */
+export function shown(text: string | null): string | null {
+  if (text === null) return null;
+  const parsed = JSON.parse(text) as { json?: unknown; [MARKER]?: unknown } | null;
+  return parsed !== null && typeof parsed === 'object' && parsed[MARKER] === 'superjson' ? JSON.stringify(parsed.json) : text;
+}
+
 /** The shape of a recorded error: enough to rethrow something that reads the same. */
 export interface RecordedError {
   name: string;
