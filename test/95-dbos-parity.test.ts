@@ -6,7 +6,7 @@
 // a Date through a step, stepStatus, the retries error, listWorkflows with an ISO startTime, and
 // the parked workflow's error to whoever awaits it. PostgreSQL only: DBOS TS has no SQLite.
 import { describe, expect, it } from 'vitest';
-import { freshDatabase, marked, runScript, type RunResult } from './helpers.js';
+import { freshDatabase, marked, runScript, tempDir, type RunResult } from './helpers.js';
 
 const ENGINES = ['workbook', 'dbos'] as const;
 type Engine = (typeof ENGINES)[number];
@@ -79,9 +79,13 @@ describe.runIf(onPg)('postgres: direct checks on both engines (test/fixtures/par
       const r = await runScript('test/fixtures/parity.ts', { ...env, ...FAST, WORKBOOK_ENGINE: engine }, { timeoutMs: 120_000 });
       expect(r.code, show(r)).toBe(0);
       const line = (name: string) => JSON.parse(r.stdout.split('\n').find((l) => l.startsWith(`CHECK ${name} `))!.slice(`CHECK ${name} `.length));
-      return Object.fromEntries(['values', 'steps', 'checkpoints', 'retries-error', 'listed', 'stored'].map((n) => [n, line(n)]));
+      return Object.fromEntries(['values', 'steps', 'checkpoints', 'retries-error', 'listed', 'stored', 'executor'].map((n) => [n, line(n)]));
     }));
     const [workbook, dbos] = checks;
+    // A kept difference: one executor id per process here (host, pid, random); "local" for every DBOS process.
+    expect(workbook.executor).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
+    expect(dbos.executor).toBe('local');
+    for (const c of checks) delete c.executor;
     // A kept difference: DBOS's errors keep name "Error"; the workbook's name their class. Match on dbosErrorCode.
     expect([workbook['retries-error'].name, dbos['retries-error'].name]).toEqual(['DBOSMaxStepRetriesError', 'Error']);
     for (const c of checks) delete c['retries-error'].name;
@@ -94,5 +98,17 @@ describe.runIf(onPg)('postgres: direct checks on both engines (test/fixtures/par
     expect(dbos['retries-error']).toEqual({ dbosErrorCode: 23, message: 'Step failingStep has exceeded its maximum of 2 retries. Previous errors: Error 1: failure 1. Error 2: failure 2' });
     expect(dbos.listed).toEqual({ count: 1, workflowName: 'valuesWorkflow', hasExecutorId: true, input: [], output: [10, 20, 30] });
     expect(dbos.stored).toEqual({ inputs: '{"json":[],"__dbos_serializer":"superjson"}', serialization: 'js_superjson' });
+  });
+});
+
+describe('the engine switch', () => {
+  it('DBOS Transact has no SQLite: WORKBOOK_ENGINE=dbos on SQLite is bad input (exit 2) that names the fix; a bad engine name too', async () => {
+    const dir = tempDir();
+    const r = await runScript('experiments/ex1.ts', { WORKBOOK_DB: 'sqlite', WORKBOOK_DATA_DIR: dir, DATABASE_URL: '', WORKBOOK_ENGINE: 'dbos' });
+    expect(r.code, show(r)).toBe(2);
+    expect(r.stderr).toMatch(/BAD INPUT: DBOS Transact has no SQLite: run the lesson on PostgreSQL with --pg \(or WORKBOOK_DB=pg\), or set DATABASE_URL/);
+    const bad = await runScript('experiments/ex1.ts', { WORKBOOK_DB: 'sqlite', WORKBOOK_DATA_DIR: dir }, { args: ['--engine', 'temporal'] });
+    expect(bad.code, show(bad)).toBe(2);
+    expect(bad.stderr).toMatch(/--engine temporal is not an engine: use dbos \(DBOS Transact, on PostgreSQL\) or workbook \(the default\)/);
   });
 });
