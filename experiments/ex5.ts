@@ -24,15 +24,15 @@
  *   npm run profile:summary -- profiles/<that folder>   reads a .cpuprofile in the terminal.
  *
  * What it prints (one run on SQLite; the milliseconds differ on every machine and run)
- *   workflow <id>: 1000 users in 10 batch workflows of 10 pages (112 checkpoints)
+ *   workflow <id>: 1000 users in 10 batch workflows of 10 pages (122 checkpoints)
  *   total              116 ms
  *   lesson's work       88 ms  76%  (generate 51, insert 35, set-up and count 1)
- *   engine overhead     28 ms  24%  (checkpoint writes 9 in 112 writes, other 19: workflow rows, JSON, bookkeeping)
- *   RESULT: {"users":1000,"database":"sqlite","checkpoints":112,"ms":{...}}
+ *   engine overhead     28 ms  24%  (checkpoint writes 9 in 122 writes, other 19: workflow rows, serialisation, bookkeeping)
+ *   RESULT: {"users":1000,"database":"sqlite","checkpoints":122,"ms":{...}}
  *   On PostgreSQL the same run takes about 300 ms warm (1 s when the server has just started):
  *   checkpoint writes grow to about 1 ms each, and the inserts to a few ms per page.
- *   112 checkpoints: 1 set-up step, 10 child starts and 1 count in the main workflow, and 10 page
- *   steps in each of the 10 batches. The 11 workflows also write a row when they start and end.
+ *   122 checkpoints: 1 set-up step, 10 child starts, 10 awaited child results (DBOS.getResult, as
+ *   DBOS records them) and 1 count in the main workflow, and 10 page steps in each of the 10 batches. The 11 workflows also write a row when they start and end.
  *
  * How to read the flame graph
  *   Each box is a function; its width is the CPU time spent in it and in what it called; a box
@@ -64,7 +64,7 @@
  *   server to write its WAL and answer, parse the reply. While this process waits it does
  *   nothing, and a CPU profile shows waiting as (idle), not as a box: the flame graph looks about
  *   as thin as on SQLite, while the wall-clock total above is several times larger. The round
- *   trips (112 checkpoints, 22 workflow rows, 100 inserts) are the difference; the pg boxes that
+ *   trips (122 checkpoints, 22 workflow rows, 100 inserts) are the difference; the pg boxes that
  *   do show are the cost of building and parsing protocol messages. To make PostgreSQL faster,
  *   cut round trips (fewer, larger steps), not CPU. The terminal summary prints the idle time.
  *

@@ -59,8 +59,8 @@
  * Where things happen, so that a recovery loses nothing
  *   The table is created and emptied in the workflow's first step, which a recovery replays
  *   instead of running: the rows written before the crash stay. The run finds the unfinished
- *   workflow through DBOS.launch(), which recovers PENDING workflows whose process is gone and
- *   says so in its RecoveryReport; with nothing to recover it starts a new workflow.
+ *   workflow through DBOS.launch(), which recovers PENDING workflows whose process is gone, and
+ *   DBOS.listWorkflows, which shows it; with nothing to recover it starts a new workflow.
  *
  * The next steps: duplicates made impossible instead of tolerated
  *   - An idempotent insert: a key without created_at and INSERT ... ON CONFLICT DO NOTHING, so
