@@ -67,4 +67,5 @@ if (mode === 'recover') {
     }
   }
   await shutdownEngine();
+  process.exit(0); // stdin, read by readline, would keep the process alive
 }

@@ -57,8 +57,9 @@ function serve(engine: Engine, env: Record<string, string>) {
       return (await next()).rate!;
     },
     async close() {
-      child.stdin!.write('{"op":"exit"}\n');
-      await new Promise((r) => child.once('exit', r));
+      const exited = new Promise((r) => child.once('exit', r));
+      child.stdin!.end('{"op":"exit"}\n'); // and the end of its input, which would keep it alive
+      await exited;
     },
   };
 }
