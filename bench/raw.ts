@@ -10,6 +10,7 @@ import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { numberedPlaceholders } from '../lib/storage/postgres.js';
+import { serialize } from '../lib/serialize.js';
 import { hotParams, hotStatements } from '../lib/storage/sql.js';
 import { configureSqlite } from '../lib/storage/sqlite.js';
 import type { NewWorkflow, OperationRow } from '../lib/storage/types.js';
@@ -53,12 +54,12 @@ export async function openRawCommits(target: BenchDatabase): Promise<DirectConne
 // b-tree, where sequential ids would always append to its last page.
 const FLOOR_FENCE = { executorID: 'bench-sql-floor', attempt: 1 };
 const floorStart = (name: string, input: number): NewWorkflow => ({
-  workflowID: randomUUID(), name, inputs: JSON.stringify([input]), executorID: FLOOR_FENCE.executorID,
+  workflowID: randomUUID(), name, inputs: serialize([input], 'the floor inputs'), executorID: FLOOR_FENCE.executorID,
   applicationID: BENCH_APP, applicationVersion: '1', parentWorkflowID: null, now: Date.now(),
 });
 const floorStep = (workflowID: string, functionID: number, value: number): OperationRow => {
   const now = Date.now();
-  return { workflowID, functionID, functionName: 'benchStep', output: JSON.stringify(smallValue(value)), error: null, childWorkflowID: null, attempts: 1, startedAtEpochMs: now, completedAtEpochMs: now };
+  return { workflowID, functionID, functionName: 'benchStep', output: serialize(smallValue(value), 'the floor step'), error: null, childWorkflowID: null, attempts: 1, startedAtEpochMs: now, completedAtEpochMs: now };
 };
 const floorEnd = (workflowID: string, output: string | null) => hotParams.finishWorkflow(workflowID, 'SUCCESS', output, null, FLOOR_FENCE, Date.now());
 const mustChange = (changed: number, what: string) => {
@@ -107,9 +108,18 @@ function sqlFloorOf(run: (which: FloorWrite, params: unknown[]) => number | Prom
 function rawSqlite(file: string): DirectConnection {
   const db = new Database(file);
   configureSqlite(db);
-  const q = hotStatements('');
+  const q = hotStatements('', false);
   const prepared = floorStatements((hot) => db.prepare(q[hot]));
-  const sqlFloor = sqlFloorOf((which, params) => prepared[which].run(...params).changes);
+  // SQLite's start and end are two statements each (the row and its inputs, the status and its
+  // output), committed together as the engine's group commit does.
+  const inputs = db.prepare(q.insertInputs);
+  const output = db.prepare(q.finishOutput);
+  const pair = db.transaction((first: () => number, second: () => unknown) => (second(), first()));
+  const sqlFloor = sqlFloorOf((which, params) => {
+    if (which === 'start') return pair(() => prepared.start.run(...hotParams.statusOnly(params)).changes, () => inputs.run(params[0], params.at(-1)));
+    if (which === 'end') return pair(() => prepared.end.run(...hotParams.statusUpdate(params)).changes, () => output.run(params[2], params[5], params[6], params[2], 'SUCCESS', params[3], params[4]));
+    return prepared[which].run(...params).changes;
+  });
   db.exec('CREATE TABLE IF NOT EXISTS bench_raw_commits (id INTEGER PRIMARY KEY, value TEXT NOT NULL)');
   const insert = db.prepare('INSERT INTO bench_raw_commits (value) VALUES (?)');
   let i = 0;
@@ -133,7 +143,7 @@ async function rawPostgres(url: string, schema: string): Promise<DirectConnectio
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.bench_raw_commits (id BIGSERIAL PRIMARY KEY, value TEXT NOT NULL)`);
   const insert = { name: 'bench_raw_insert', text: `INSERT INTO ${schema}.bench_raw_commits (value) VALUES ($1)` };
-  const q = hotStatements('dbos.');
+  const q = hotStatements('dbos.', true);
   const prepared = floorStatements((hot) => ({ name: `bench_floor_${hot}`, text: numberedPlaceholders(q[hot]) }));
   const sqlFloor = sqlFloorOf(async (which, values) => (await client.query({ ...prepared[which], values })).rowCount ?? 0);
   let i = 0;

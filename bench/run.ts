@@ -21,6 +21,7 @@
  *   npm run bench -- --quick-test      # tiny sizes: proves that every figure is measured (the test)
  *   npm run bench -- --full --markdown # the tables again in Markdown, as the README shows them
  *   DATABASE_URL=postgres://... npm run bench   # your own server instead of the embedded one
+ *   npm run bench -- --vs dbos         # the engine next to DBOS Transact (bench/vs-dbos.ts)
  *
  * What it prints: a line per phase while it runs, then one table per database, and the path of
  * the JSON copy, profiles/bench-<time>.json (--out <dir> moves it), to compare versions.
@@ -53,6 +54,16 @@ function databasesFromArgs(): BenchKind[] {
     process.exit(2);
   }
   return [kind];
+}
+
+// --vs dbos: the same workloads on DBOS Transact and on the engine, side by side (bench/vs-dbos.ts).
+if (valueOf('--vs') !== undefined) {
+  if (valueOf('--vs') !== 'dbos') {
+    process.stderr.write(`BAD INPUT: --vs ${valueOf('--vs')} is not something to compare with: use --vs dbos.\n`);
+    process.exit(2);
+  }
+  await (await import('./vs-dbos.js')).benchVsDbos();
+  process.exit(0);
 }
 
 const mode = modeFromArgs(argv);

@@ -3,6 +3,7 @@
 // raw commits (bench/raw.ts) so that both see the same machine load.
 import { performance } from 'node:perf_hooks';
 import { DBOS } from '../lib/index.js';
+import { serialize } from '../lib/serialize.js';
 import { hotParams, hotStatements, queryStats } from '../lib/storage/sql.js';
 import { BENCH_APP } from './databases.js';
 import { perSecond, smallValue } from './raw.js';
@@ -69,19 +70,21 @@ async function seedCrashedWorkflow(n: number): Promise<string> {
   const id = `bench-replay-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
   const now = Date.now();
   // The engine's own start row: PENDING, at recovery attempt 1, owned by an executor that is gone.
-  const statements = [{
-    sql: hotStatements(S).insertWorkflow,
-    params: hotParams.insertWorkflow({
-      workflowID: id, name: 'benchReplay', inputs: JSON.stringify([n]), executorID: 'bench-crashed-executor',
-      applicationID: BENCH_APP, applicationVersion: '1', parentWorkflowID: null, now,
-    }),
-  }];
+  const q = hotStatements(S, false);
+  const start = hotParams.insertWorkflow({
+    workflowID: id, name: 'benchReplay', inputs: serialize([n], 'the replay inputs'), executorID: 'bench-crashed-executor',
+    applicationID: BENCH_APP, applicationVersion: '1', parentWorkflowID: null, now,
+  });
+  const statements = [
+    { sql: q.insertWorkflow, params: hotParams.statusOnly(start) },
+    { sql: q.insertInputs, params: [id, start.at(-1)] },
+  ];
   for (let from = 0; from < n; from += 500) {
     const rows = Array.from({ length: Math.min(500, n - from) }, (_, k) => from + k);
     statements.push({
       sql: `INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, output, error, child_workflow_id, attempts,
               started_at_epoch_ms, completed_at_epoch_ms) VALUES ${rows.map(() => '(?, ?, ?, ?, NULL, NULL, 1, ?, ?)').join(', ')}`,
-      params: rows.flatMap((i) => [id, i, 'replayStep', JSON.stringify(smallValue(i)), now, now]),
+      params: rows.flatMap((i) => [id, i, 'replayStep', serialize(smallValue(i), 'a replay step'), now, now]),
     });
   }
   await app.batch(statements);

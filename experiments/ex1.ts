@@ -32,11 +32,12 @@
  *   started it with a fixed workflow id, the second run would have returned the first run's result
  *   without running anything (promise 1 of docs/DESIGN.md: an id runs once).
  */
-import { DBOS, fakeUsers, UsersTable } from '../lib/index.js';
+import { fakeUsers, UsersTable } from '../lib/index.js';
+import { appDatabase, DBOS } from '../lib/engine-choice.js';
 import { runLesson } from '../lib/lesson.js';
 import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
-const users = () => new UsersTable(DBOS.appDatabase);
+const users = () => new UsersTable(appDatabase());
 
 // Step 1: the steps. Each is a plain async function, registered so the engine records its outcome.
 const resetUsers = DBOS.registerStep(async function resetUsers() {

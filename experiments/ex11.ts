@@ -85,7 +85,7 @@ async function announce(page: number): Promise<void> {
   if (resumedAt !== undefined) return;
   resumedAt = page;
   const row = await DBOS.getWorkflowStatus(DBOS.workflowID!);
-  if (row && row.recoveryAttempts > 1) {
+  if (row && (row.recoveryAttempts ?? 0) > 1) {
     const before = page > 0 ? `pages 0-${page - 1} are replayed from their checkpoints` : 'nothing was checkpointed';
     console.log(`RESUMING at page ${page}: ${before}; no page is written twice, a page whose COMMIT never happened has no rows`);
   }
@@ -171,7 +171,8 @@ function pick(recovery: RecoveryReport): { handle: WorkflowHandle<Counts>; how: 
   return elsewhere ? { handle: DBOS.retrieveWorkflow<Counts>(elsewhere), how: 'attached' } : undefined;
 }
 
-await runLesson(APP, async (recovery) => {
+await runLesson(APP, async () => {
+  const recovery = DBOS.lastRecovery();
   console.log(faults.describe());
   for (const id of recovery.parked) console.log(`workflow ${id} was parked (too many recoveries): leaving it, see ex3 for the dead letter`);
   let found: { handle: WorkflowHandle<Counts>; how: 'new' | 'recovered' | 'attached' } | undefined = pick(recovery);

@@ -108,7 +108,8 @@ const checkout = DBOS.registerWorkflow(async function checkout(order: string, am
 // workflow (idempotent by id: B attaches to A's, after launch() took it over), print its outcome.
 async function worker(order: string, useKey: boolean): Promise<void> {
   DBOS.setConfig({ name: APP, executorLeaseMs: LEASE_MS });
-  const recovery = await DBOS.launch();
+  await DBOS.launch();
+  const recovery = DBOS.lastRecovery();
   if (recovery.recovered.length) say(`RECOVERED pid=${process.pid}: ${recovery.recovered.map((h) => h.workflowID).join(', ')}`);
   try {
     const handle = await DBOS.startWorkflow(checkout, { workflowID: order })(order, 1999, useKey);

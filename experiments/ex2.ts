@@ -47,11 +47,12 @@
  *   sqlite3 data/ex2.db "SELECT COUNT(*) FROM users"            # 10: attempt 1's rows stayed
  *   PostgreSQL: dbos.workflow_status, and ex2.users.
  */
-import { backoffSeconds, DBOS, fakeUsers, STEP_DEFAULTS, UsersTable } from '../lib/index.js';
+import { backoffSeconds, fakeUsers, STEP_DEFAULTS, UsersTable } from '../lib/index.js';
+import { appDatabase, DBOS } from '../lib/engine-choice.js';
 import { EXIT_FAILED, runLesson } from '../lib/lesson.js';
 import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
-const users = () => new UsersTable(DBOS.appDatabase, 'run');
+const users = () => new UsersTable(appDatabase(), 'run');
 const RETRIES = { retriesAllowed: true, maxAttempts: 3, intervalSeconds: 0.2, backoffRate: 2 };
 const started = Date.now();
 const since = () => ((Date.now() - started) / 1000).toFixed(2);
@@ -66,7 +67,7 @@ const resetUsers = DBOS.registerStep(async function resetUsers() {
 // Step 2: the trap. Generate AND insert in one step, then fail after the insert was committed.
 const insertPage = DBOS.registerStep(
   async function insertPage(page: number, analyzedAt: string) {
-    const { currentAttempt: n, maxAttempts: max } = DBOS.stepStatus!;
+    const { currentAttempt: n = 1, maxAttempts: max = 1 } = DBOS.stepStatus!; // set: retries are on
     const list = fakeUsers(page);
     console.log(`attempt ${n}/${max} at +${since()} s: inserting page ${page} (${list.length} users)`);
     try {
@@ -108,10 +109,11 @@ await runLesson('ex2', async () => {
     console.log(`RESULT: ${JSON.stringify({ workflowID: handle.workflowID, status: 'SUCCESS', rows: count })}`);
     console.log('The workflow succeeded, so the trap did not spring: was the users table changed?');
     return 0;
-  } catch {
-    // The error the engine stored, as anyone reading workflow_status sees it.
+  } catch (err) {
+    // The error the engine recorded, as getResult() rethrows it: DBOS's DBOSMaxStepRetriesError,
+    // with every attempt's error in `errors`.
     const row = await handle.getStatus();
-    const recorded = JSON.parse(row?.error ?? '{}') as { message?: string; errors?: { message: string }[] };
+    const recorded = err as { message?: string; errors?: { message: string }[] };
     const errors = (recorded.errors ?? []).map((e) => e.message);
     const rows = await users().count(handle.workflowID);
     console.log(`\nworkflow ${handle.workflowID}: status ${row?.status}`);

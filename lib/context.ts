@@ -6,10 +6,10 @@ import type { OperationRow } from './storage/types.js';
 export interface StepStatus {
   /** the step's function id within its workflow */
   stepID: number;
-  /** 1-based, as DBOS TypeScript (Python's step_status.current_attempt is 0-based) */
-  currentAttempt: number;
-  /** total attempts allowed (1 when retries are off) */
-  maxAttempts: number;
+  /** 1-based, as DBOS TypeScript (Python's step_status.current_attempt is 0-based); unset without retries, as DBOS */
+  currentAttempt?: number;
+  /** total attempts allowed; unset without retries, as DBOS */
+  maxAttempts?: number;
 }
 
 export interface WorkflowContext {
@@ -38,7 +38,13 @@ export function currentContext(): WorkflowContext | undefined {
   return contextStore.getStore();
 }
 
+/** Where the attempt comes from when another engine runs the workflow (lib/engine-choice.ts, on DBOS). */
+let otherEngineAttempt: () => number = () => 0;
+export function setOtherEngineAttempt(fn: () => number): void {
+  otherEngineAttempt = fn;
+}
+
 /** The workflow's execution attempt, or 0 outside a workflow (lib/faults.ts salts its streams with it). */
 export function currentExecutionAttempt(): number {
-  return contextStore.getStore()?.attempt ?? 0;
+  return contextStore.getStore()?.attempt ?? otherEngineAttempt();
 }

@@ -19,6 +19,7 @@ import { startQueueWorkers, stopQueueWorkers } from './queues/worker.js';
 import { openDatabase } from './storage/open.js';
 import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
 import { currentTransaction, resolveTransactionConfig, runTransactionStep, type TransactionConfig } from './transactions/index.js';
+import { toListFilter, toWorkflowStatus, type GetWorkflowsInput, type WorkflowStatus } from './workflow-status.js';
 
 export interface EngineConfig {
   /** the application: the lesson's name (ex1). Names its SQLite file and its PostgreSQL schema. */
@@ -64,6 +65,7 @@ const registrations = new WeakMap<AnyFn, WorkflowRegistration>();
 let config: EngineConfig | undefined;
 let releaseDatabase: () => Promise<void> = async () => {};
 let heartbeat: NodeJS.Timeout | undefined;
+let lastRecovery: RecoveryReport | undefined;
 
 /** True for a function DBOS.registerWorkflow returned (not the plain function it wrapped). */
 export function isRegisteredWorkflow(fn: unknown): fn is (...args: unknown[]) => Promise<unknown> {
@@ -128,8 +130,11 @@ export class DBOS {
     config = cfg;
   }
 
-  /** Opens and migrates the database, registers this executor, and recovers PENDING workflows (promise 6). */
-  static async launch(): Promise<RecoveryReport> {
+  /**
+   * Opens and migrates the database, registers this executor, and recovers PENDING workflows
+   * (promise 6). Returns nothing, as DBOS's; what it recovered is DBOS.lastRecovery() (ours only).
+   */
+  static async launch(): Promise<void> {
     if (state.db) throw new ConfigError('DBOS.launch() was already called: call DBOS.shutdown() first to launch again.');
     if (!config) throw new ConfigError('Call DBOS.setConfig({ name: "ex1" }) before DBOS.launch().');
     const choice = config.database ?? databaseFromEnv(config.name);
@@ -151,11 +156,16 @@ export class DBOS {
     }
     heartbeat = setInterval(beatNow, Math.max(50, Math.floor(state.leaseMs / 5)));
     heartbeat.unref();
-    const report = await DBOS.recoverPendingWorkflows();
+    lastRecovery = await DBOS.recoverPendingWorkflows();
     startRecoveryLoop();
     schedules.startScheduler();
     await startQueueWorkers();
-    return report;
+  }
+
+  /** What the last launch() recovered, parked, left to a live owner, or could not name (not in DBOS). */
+  static lastRecovery(): RecoveryReport {
+    if (!lastRecovery) throw new ConfigError('DBOS.lastRecovery() reports on DBOS.launch(): call launch() first.');
+    return lastRecovery;
   }
 
   /** Takes every PENDING workflow of this application whose owner is gone, oldest first (the background pass does it too, every few seconds: what it took since the last call is reported here as well). */
@@ -237,7 +247,7 @@ export class DBOS {
     return currentContext()?.step?.stepID;
   }
 
-  /** Inside a step: { stepID, currentAttempt (1-based), maxAttempts }. */
+  /** Inside a step: { stepID, currentAttempt (1-based), maxAttempts }; { stepID } alone without retries, as DBOS. */
   static get stepStatus(): StepStatus | undefined {
     return currentContext()?.step;
   }
@@ -264,12 +274,20 @@ export class DBOS {
     return state.executorID;
   }
 
-  static getWorkflowStatus(workflowID: string): Promise<WorkflowRow | undefined> {
-    return db().getWorkflow(workflowID);
+  /** The version stored with each workflow this process starts (EngineConfig.applicationVersion, default "1"). */
+  static get applicationVersion(): string {
+    return state.applicationVersion;
   }
 
-  static listWorkflows(filter: ListFilter = {}): Promise<WorkflowRow[]> {
-    return db().listWorkflows(filter);
+  /** The workflow as DBOS shows it (workflowName, executorId, input/output as values), or null. */
+  static async getWorkflowStatus(workflowID: string): Promise<WorkflowStatus | null> {
+    const row = await db().getWorkflow(workflowID);
+    return row ? toWorkflowStatus(row) : null;
+  }
+
+  /** This application's workflows (unless applicationName says another), oldest first; times ISO or epoch ms. */
+  static async listWorkflows(filter: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {
+    return (await db().listWorkflows(toListFilter(filter, state.appName))).map(toWorkflowStatus);
   }
 
   static async listWorkflowSteps(workflowID: string): Promise<StepInfo[]> {

@@ -7,6 +7,8 @@ import { contextStore, currentContext, type WorkflowContext } from './context.js
 import { readDamaged, checkWorkflowID } from './damaged.js';
 import {
   DatabaseUnavailableError,
+  DBOSAwaitedWorkflowCancelledError,
+  DBOSAwaitedWorkflowExceededMaxRecoveryAttempts,
   MaxRecoveryAttemptsExceededError,
   UnexpectedStepError,
   WorkbookError,
@@ -21,6 +23,7 @@ import { withRetries, type ResolvedStepConfig } from './retry.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
 import { db, ownerAlive, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
 import { isUnfinished, type Fence, type OperationRow, type WorkflowRow } from './storage/types.js';
+import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
 
 /** Test and harness hooks around a step's recording (the crash points of the crash-test harness). */
 export const hooks: {
@@ -115,7 +118,9 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
     const value = await withRetries(name, config, (n) => {
       attempts = n;
       hooks.beforeStep?.(ctx.workflowID, functionID, name, n);
-      return contextStore.run({ ...ctx, step: { stepID: functionID, currentAttempt: n, maxAttempts } }, () => fn(...args));
+      // As DBOS: { stepID } alone when the step has no retries.
+      const step = config.retriesAllowed ? { stepID: functionID, currentAttempt: n, maxAttempts } : { stepID: functionID };
+      return contextStore.run({ ...ctx, step }, () => fn(...args));
     });
     output = serialize(value, `the result of step ${name}`);
   } catch (err) {
@@ -276,30 +281,61 @@ function outcomeOf(row: WorkflowRow): LocalOutcome | undefined {
       return { kind: 'success', value: readDamaged(row, 'output', deserialize) };
     case 'ERROR':
       return { kind: 'error', error: readDamaged(row, 'error', (t) => deserializeError(t ?? '{"name":"Error","message":"unknown error"}')) };
+    // Whoever awaits a cancelled or parked workflow gets DBOS's "Awaited ..." errors (codes 27 and 30).
     case 'CANCELLED':
-      return { kind: 'error', error: new WorkflowCancelledError(row.workflowID) };
-    case 'MAX_RECOVERY_ATTEMPTS_EXCEEDED': {
-      const max = state.workflows.get(row.name)?.maxRecoveryAttempts ?? row.recoveryAttempts - 2;
-      return { kind: 'error', error: new MaxRecoveryAttemptsExceededError(row.workflowID, max) };
-    }
+      return { kind: 'error', error: new DBOSAwaitedWorkflowCancelledError(row.workflowID) };
+    case 'MAX_RECOVERY_ATTEMPTS_EXCEEDED':
+      return { kind: 'error', error: new DBOSAwaitedWorkflowExceededMaxRecoveryAttempts(row.workflowID) };
     default:
       return undefined;
   }
 }
 
+/** The operation name DBOS records for awaiting a workflow's result inside a workflow. */
+export const GET_RESULT = 'DBOS.getResult';
+
 export class WorkflowHandle<R> {
   constructor(readonly workflowID: string) {}
 
-  /** The workflow's row as stored now (see DBOS.getWorkflowStatus). */
-  async getStatus(): Promise<WorkflowRow | undefined> {
-    return db().getWorkflow(this.workflowID);
+  /** The workflow as DBOS shows it now, or null (see DBOS.getWorkflowStatus). */
+  async getStatus(): Promise<WorkflowStatus | null> {
+    const row = await db().getWorkflow(this.workflowID);
+    return row ? toWorkflowStatus(row) : null;
   }
 
   /**
    * Waits for the outcome: from the execution in this process when there is one, else from the
    * database (polling with backoff). A PENDING workflow whose owner died is taken over here.
+   * Inside a workflow the wait is an operation of its own, as DBOS records it ("DBOS.getResult",
+   * holding the awaited outcome): a replay returns it without waiting.
    */
   async getResult(): Promise<R> {
+    const ctx = currentContext();
+    if (!ctx || ctx.step) return this.waitResult();
+    const functionID = ctx.nextFunctionID++;
+    const rec = takeRecorded(ctx, functionID, GET_RESULT);
+    if (rec) {
+      if (rec.error !== null) throw deserializeError(rec.error);
+      return deserialize<R>(rec.output);
+    }
+    const startedAt = Date.now();
+    let value: R | undefined;
+    let thrown: unknown;
+    try {
+      value = await this.waitResult();
+    } catch (err) {
+      thrown = err;
+    }
+    await record(ctx, {
+      workflowID: ctx.workflowID, functionID, functionName: GET_RESULT, childWorkflowID: this.workflowID, attempts: 1,
+      output: thrown === undefined ? serialize(value, `the result of workflow ${this.workflowID}`) : null,
+      error: thrown === undefined ? null : serializeError(thrown), startedAtEpochMs: startedAt, completedAtEpochMs: Date.now(),
+    });
+    if (thrown !== undefined) throw thrown;
+    return value as R;
+  }
+
+  private async waitResult(): Promise<R> {
     for (let wait = 5; ; wait = Math.min(wait * 2, 500)) {
       const local = state.running.get(this.workflowID);
       const o = local ? await local : undefined;

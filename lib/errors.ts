@@ -43,20 +43,24 @@ export class DatabaseConnectionError extends WorkbookError {
   }
 }
 
-/** A step result, workflow input or output that JSON cannot carry faithfully. */
+/** A step result, workflow input or output that SuperJSON (DBOS's format) would silently change. */
 export class NotSerializableError extends WorkbookError {
   constructor(what: string, path: string, problem: string) {
     super(
       'NOT_SERIALIZABLE',
-      `${what} cannot be stored as JSON: ${problem} at ${path}. ` +
-        'Return plain data (strings, numbers, booleans, null, arrays, plain objects): ' +
-        'convert BigInt to a string, drop functions, break cycles, use null instead of undefined in arrays.',
+      `${what} cannot be stored: ${problem} at ${path}, which the stored value (SuperJSON, as DBOS) would silently drop. ` +
+        'Return data (strings, numbers, booleans, null, Dates, arrays, Maps, Sets, plain objects): ' +
+        'drop functions and symbols, or store a name that stands for them.',
     );
   }
 }
 
+// The errors DBOS Transact throws for the same failures carry its class names, its texts (a fix
+// sentence of ours may follow) and its numeric `dbosErrorCode` (dbos-sdk src/error.ts).
+
 /** Promise 4: the step found at a function id is not the one recorded there. */
-export class UnexpectedStepError extends WorkbookError {
+export class DBOSUnexpectedStepError extends WorkbookError {
+  readonly dbosErrorCode = 26;
   constructor(
     readonly workflowID: string,
     readonly functionID: number,
@@ -65,9 +69,9 @@ export class UnexpectedStepError extends WorkbookError {
   ) {
     super(
       'NONDETERMINISTIC',
-      `During execution of workflow ${workflowID} step ${functionID}, function ${found} was called ` +
-        `but ${expected} was recorded there. Check that your workflow is deterministic: the code between ` +
-        'steps must call the same steps in the same order on every run (a renamed step counts as another step).',
+      `During execution of workflow ${workflowID} step ${functionID}, function ${expected} was recorded when ${found} ` +
+        'was expected. Check that your workflow is deterministic: the code between steps must call the same steps in ' +
+        'the same order on every run (a renamed step counts as another step).',
     );
   }
 }
@@ -89,25 +93,28 @@ export class WorkflowNotRegisteredError extends WorkbookError {
 }
 
 /** No workflow has this id. */
-export class WorkflowNotFoundError extends WorkbookError {
+export class DBOSNonExistentWorkflowError extends WorkbookError {
+  readonly dbosErrorCode = 16;
   constructor(readonly workflowID: string) {
-    super('NOT_FOUND', `No workflow with id ${workflowID}. Check the id (DBOS.listWorkflows shows them).`);
+    super('NOT_FOUND', `Workflow ${workflowID} does not exist. Check the id (DBOS.listWorkflows shows them).`);
   }
 }
 
 /** Two different workflows asked for the same workflow id. */
-export class WorkflowConflictError extends WorkbookError {
+export class DBOSConflictingWorkflowError extends WorkbookError {
+  readonly dbosErrorCode = 22;
   constructor(workflowID: string, recordedName: string, requestedName: string) {
     super(
       'ID_CONFLICT',
-      `Workflow id ${workflowID} belongs to workflow "${recordedName}", not "${requestedName}". ` +
+      `Conflicting workflow invocation with the same ID (${workflowID}): it belongs to workflow "${recordedName}", not "${requestedName}". ` +
         'Use another workflow id, or start the workflow it belongs to.',
     );
   }
 }
 
-/** Promise 5: a step ran out of attempts. Keeps every attempt's error, as DBOS does. */
-export class MaxStepRetriesError extends WorkbookError {
+/** Promise 5: a step ran out of attempts. Keeps every attempt's error; DBOS's exact text. */
+export class DBOSMaxStepRetriesError extends WorkbookError {
+  readonly dbosErrorCode = 23;
   constructor(
     readonly stepName: string,
     readonly maxAttempts: number,
@@ -116,13 +123,14 @@ export class MaxStepRetriesError extends WorkbookError {
     super(
       'MAX_STEP_RETRIES',
       `Step ${stepName} has exceeded its maximum of ${maxAttempts} retries. Previous errors: ` +
-        errors.map((e, i) => `Error ${i + 1}: ${e.message}`).join(' '),
+        errors.map((e, i) => `Error ${i + 1}: ${e.message}`).join('. '),
     );
   }
 }
 
 /** Promise 6: the dead letter. */
-export class MaxRecoveryAttemptsExceededError extends WorkbookError {
+export class DBOSMaxRecoveryAttemptsExceededError extends WorkbookError {
+  readonly dbosErrorCode = 18;
   constructor(
     readonly workflowID: string,
     readonly maxRecoveryAttempts: number,
@@ -136,11 +144,38 @@ export class MaxRecoveryAttemptsExceededError extends WorkbookError {
   }
 }
 
-export class WorkflowCancelledError extends WorkbookError {
+/** What whoever awaits a parked workflow (the dead letter) gets from getResult(). */
+export class DBOSAwaitedWorkflowExceededMaxRecoveryAttempts extends WorkbookError {
+  readonly dbosErrorCode = 30;
+  constructor(readonly workflowID: string) {
+    super(
+      'MAX_RECOVERY_ATTEMPTS_EXCEEDED',
+      `Awaited ${workflowID} exceeded its maximum recovery attempts. Find out why it keeps dying, then resume it on purpose: ` +
+        `DBOS.resumeWorkflow("${workflowID}").`,
+    );
+  }
+}
+
+/** Inside the cancelled workflow: it stops at its next step. */
+export class DBOSWorkflowCancelledError extends WorkbookError {
+  readonly dbosErrorCode = 24;
   constructor(readonly workflowID: string) {
     super('CANCELLED', `Workflow ${workflowID} has been cancelled. Resume it with DBOS.resumeWorkflow to run it again.`);
   }
 }
+
+/** What whoever awaits a cancelled workflow gets from getResult(). */
+export class DBOSAwaitedWorkflowCancelledError extends WorkbookError {
+  readonly dbosErrorCode = 27;
+  constructor(readonly workflowID: string) {
+    super('CANCELLED', `Awaited ${workflowID} was cancelled. Resume it with DBOS.resumeWorkflow to run it again.`);
+  }
+}
+
+// The names this workbook used before it took DBOS's: code written against them still works.
+export { DBOSUnexpectedStepError as UnexpectedStepError, DBOSNonExistentWorkflowError as WorkflowNotFoundError };
+export { DBOSConflictingWorkflowError as WorkflowConflictError, DBOSMaxStepRetriesError as MaxStepRetriesError };
+export { DBOSMaxRecoveryAttemptsExceededError as MaxRecoveryAttemptsExceededError, DBOSWorkflowCancelledError as WorkflowCancelledError };
 
 /**
  * Internal control flow: another execution now owns this workflow (it was recovered elsewhere, or

@@ -18,3 +18,4 @@ export * from './errors.js';
 export type { WorkflowRow, WorkflowStatusValue, ListFilter, AppDatabase, OperationRow, IsolationLevel } from './storage/types.js';
 export { type WaitOptions } from './messages/index.js';
 export { type ScheduleOptions, type WorkflowSchedule, slotWorkflowID } from './schedules/index.js';
+export type { WorkflowStatus, GetWorkflowsInput } from './workflow-status.js';

@@ -19,6 +19,7 @@ export interface LessonFlag {
 export const DATABASE_FLAGS: LessonFlag[] = [
   { flag: '--pg', help: 'the embedded PostgreSQL, as WORKBOOK_DB=pg' },
   { flag: '--sqlite', help: 'SQLite, the default' },
+  { flag: '--engine', value: '<dbos|workbook>', help: 'run on real DBOS Transact (PostgreSQL only), as WORKBOOK_ENGINE=dbos' },
 ];
 
 /** Throws a ConfigError naming the first argument that is not one of `flags`, and listing them. */

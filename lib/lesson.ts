@@ -5,8 +5,8 @@
 //   exit 2  bad input: configuration, environment, database location (the message says the fix)
 // A crash injected by lib/faults.ts ends the process by SIGABRT instead (exit code 134 in a shell).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DBOS, type RecoveryReport } from './dbos.js';
 import type { WorkflowHandle } from './engine.js';
+import { DBOS, hasDBOSCode, launchEngine, shutdownEngine } from './engine-choice.js';
 import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError } from './errors.js';
 import { Faults } from './faults.js';
 import { checkLessonArgs, DATABASE_FLAGS, type LessonFlag, unknownVariables } from './lesson-input.js';
@@ -29,22 +29,28 @@ export interface LessonOptions {
   flags?: LessonFlag[];
 }
 
-/** Runs `lesson` with the engine launched for application `name`; never leaves the process hanging. */
-export async function runLesson(name: string, lesson: (recovery: RecoveryReport) => Promise<number | void>, options: LessonOptions = {}): Promise<void> {
+/** When this run's launch() began (epoch ms): a workflow parked since then was parked by this run. */
+let launchedAt = 0;
+
+/**
+ * Runs `lesson` with the chosen engine (lib/engine-choice.ts: the workbook's, or DBOS Transact)
+ * launched for application `name`; never leaves the process hanging.
+ */
+export async function runLesson(name: string, lesson: () => Promise<number | void>, options: LessonOptions = {}): Promise<void> {
   let code = 0;
   try {
     if (options.flags) checkLessonArgs(name, options.flags);
     for (const warning of unknownVariables(name)) log.warn(warning);
-    DBOS.setConfig({ name });
-    const recovery = await DBOS.launch();
-    code = (await lesson(recovery)) ?? 0;
+    launchedAt = Date.now();
+    await launchEngine(name);
+    code = (await lesson()) ?? 0;
   } catch (err) {
     code = isBadInput(err) ? EXIT_BAD_INPUT : EXIT_FAILED;
     // A WorkbookError's message is redacted already (lib/errors.ts); a driver's error is redacted here.
     const msg = err instanceof WorkbookError ? err.message : redactText(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
     process.stderr.write(`\n${isBadInput(err) ? 'BAD INPUT' : 'FAILED'}: ${msg}\n`);
   } finally {
-    await DBOS.shutdown().catch((e) => process.stderr.write(`shutdown: ${(e as Error).message}\n`));
+    await shutdownEngine().catch((e) => process.stderr.write(`shutdown: ${(e as Error).message}\n`));
   }
   process.exitCode = code;
 }
@@ -62,7 +68,11 @@ export function faultsOrExit(sites: Record<string, number>, defaultSeed = 1): Fa
   }
 }
 
-export type Found<R> = { handle: WorkflowHandle<R>; how: 'new' | 'recovered' | 'attached' | 'resumed' } | { parked: string };
+export type How = 'new' | 'recovered' | 'attached' | 'resumed';
+export type Found<R> = { handle: WorkflowHandle<R>; how: How } | { parked: string };
+
+/** The dead letter's error to whoever awaits it (DBOSAwaitedWorkflowExceededMaxRecoveryAttempts, code 30, on both engines). */
+export const isParked = (err: unknown): boolean => hasDBOSCode(err, 30);
 
 /** --resume <id> and WORKBOOK_WAIT_MS (default 2000), checked. */
 export function findSettings(argv = process.argv, env = process.env): { resumeID?: string; waitMs: number } {
@@ -76,26 +86,41 @@ export function findSettings(argv = process.argv, env = process.env): { resumeID
 
 /**
  * Finds the workflow a crashed run left behind, or starts a new one, and says which and why (ex3
- * explains each branch). `start` starts a new execution of the lesson's workflow.
+ * explains each branch). `start` starts a new execution of the lesson's workflow. Both engines
+ * answer it the same way, from DBOS.listWorkflows after launch():
+ *   - parked: the latest `name` became MAX_RECOVERY_ATTEMPTS_EXCEEDED during this launch (the
+ *     workbook parks it in launch(); DBOS may park it a moment later: then getResult() says so,
+ *     see isParked);
+ *   - none unfinished: start a new one;
+ *   - one unfinished that launch() took over here (its executorId is ours; on DBOS every process
+ *     is "local", so launch() takes every one: see the README's differences);
+ *   - one whose owner looks alive (the workbook only): wait WORKBOOK_WAIT_MS for it, then attach.
  */
-export async function findOrStart<R>(app: string, name: string, recovery: RecoveryReport, start: () => Promise<WorkflowHandle<R>>): Promise<Found<R>> {
+export async function findOrStart<R>(name: string, start: () => Promise<WorkflowHandle<R>>): Promise<Found<R>> {
   const { resumeID, waitMs } = findSettings();
   if (resumeID) {
     if (!(await DBOS.getWorkflowStatus(resumeID))) {
-      throw new ConfigError(`--resume ${resumeID}: there is no workflow with that id in ${app}'s database. ` +
-        `List them with npm run wf -- list --app ${app} (with the WORKBOOK_DB or DATABASE_URL of the run that made it).`);
+      throw new ConfigError(`--resume ${resumeID}: there is no workflow with that id in ${name}'s database. ` +
+        `List them with npm run wf -- list --app ${name} (with the WORKBOOK_DB or DATABASE_URL of the run that made it).`);
     }
     console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
-    return { handle: await DBOS.resumeWorkflow<R>(resumeID), how: 'resumed' };
+    return { handle: (await DBOS.resumeWorkflow<R>(resumeID)) as WorkflowHandle<R>, how: 'resumed' };
   }
-  if (recovery.parked.length) return { parked: recovery.parked[0] };
-  const pending = await DBOS.listWorkflows({ status: UNFINISHED, workflowName: name, applicationID: app });
+  const [latest] = await DBOS.listWorkflows({ workflowName: name, sortDesc: true, limit: 1 });
+  if (latest?.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' && (latest.updatedAt ?? 0) >= launchedAt) return { parked: latest.workflowID };
+  const unfinished = await DBOS.listWorkflows({ status: UNFINISHED, workflowName: name });
+  // DBOS recovers only the workflows of its own application version (a hash of the code): one left
+  // by an older version stays PENDING, and waiting for it would wait forever.
+  const pending = unfinished.filter((w) => w.applicationVersion === undefined || w.applicationVersion === DBOS.applicationVersion);
+  for (const w of unfinished.filter((x) => !pending.includes(x))) {
+    console.log(`workflow ${w.workflowID} is ${w.status} from application version ${w.applicationVersion}, not this one (${DBOS.applicationVersion}): launch() does not recover it. Resume it on purpose with --resume ${w.workflowID}.`);
+  }
   if (pending.length === 0) {
     console.log(`no unfinished ${name}: starting a new one`);
     return { handle: await start(), how: 'new' };
   }
   const id = pending[0].workflowID;
-  if (recovery.recovered.some((h) => h.workflowID === id)) {
+  if (pending[0].executorId === DBOS.executorID || pending[0].status === 'ENQUEUED') {
     console.log(`launch() found workflow ${id} PENDING with its process gone, and recovered it here`);
     return { handle: DBOS.retrieveWorkflow<R>(id), how: 'recovered' };
   }
@@ -110,5 +135,5 @@ export async function findOrStart<R>(app: string, name: string, recovery: Recove
     }
   }
   console.log(`workflow ${id} is still PENDING: attaching to it (taken over here if its owner is gone, else we wait for the owner)`);
-  return { handle: await DBOS.resumeWorkflow<R>(id), how: 'attached' };
+  return { handle: (await DBOS.resumeWorkflow<R>(id)) as WorkflowHandle<R>, how: 'attached' };
 }

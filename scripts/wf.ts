@@ -35,7 +35,7 @@ import { ConfigError } from '../lib/errors.js';
 import { describeExecutions, formatMs, renderTimeline } from '../lib/harness/timeline.js';
 import { isBadInput } from '../lib/lesson.js';
 import { printable, printableJson, printableRow } from '../lib/printable.js';
-import { deserialize, deserializeError, type RecordedError } from '../lib/serialize.js';
+import { deserialize, deserializeError, shown, type RecordedError } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { wfSchedules } from './wf-schedules.js';
 import { isQueueCommand, wfQueues } from './wf-queues.js';
@@ -67,7 +67,7 @@ function parseStatus(raw: string): WorkflowStatusValue[] {
 
 /** The recorded error's message and each attempt's error (an exhausted retry keeps them all), printable. */
 function errorLines(text: string): string[] {
-  const rec = JSON.parse(text) as RecordedError;
+  const rec = deserialize<RecordedError>(text);
   if (!rec.errors?.length) return [printable(`${rec.name}: ${rec.message}`)];
   return [`${rec.name}: ${rec.message.split(' Previous errors:')[0]}`, ...rec.errors.map((e, i) => `  attempt ${i + 1}: ${e.name}: ${e.message}`)].map(printable);
 }
@@ -133,9 +133,9 @@ async function get(sys: SystemDatabase, id: string | undefined, o: Opts, out: Ou
     ['workflow', w.workflowID], ['name', w.name], ['status', w.status],
     ['application', `${w.applicationID ?? '?'} (version ${w.applicationVersion ?? '?'})`],
     ['executions', executions],
-    ['inputs', clip(w.inputs ?? 'none', 200)],
+    ['inputs', clip(shown(w.inputs) ?? 'none', 200)],
   ];
-  if (w.status === 'SUCCESS') lines.push(['output', clip(w.output ?? 'none (undefined)', 200)]);
+  if (w.status === 'SUCCESS') lines.push(['output', clip(shown(w.output) ?? 'none (undefined)', 200)]);
   if (w.error !== null) errorLines(w.error).forEach((l, i) => lines.push([i ? '' : 'error', l]));
   lines.push(['created', time(w.createdAt)], ['updated', time(w.updatedAt)]);
   if (!isUnfinished(w.status)) lines.push(['took', formatMs(w.updatedAt - w.createdAt)]);
@@ -157,11 +157,11 @@ async function steps(sys: SystemDatabase, id: string | undefined, o: Opts, out: 
   const t = table(['#', 'step', 'run', 'outcome', 'attempts', 'took']);
   for (const s of ops) {
     const outcome = s.childWorkflowID !== null ? `child workflow ${s.childWorkflowID}`
-      : s.error !== null ? `error: ${clip(errorLines(s.error)[0], 50)}` : `ok: ${clip(s.output ?? 'undefined', 40)}`;
+      : s.error !== null ? `error: ${clip(errorLines(s.error)[0], 50)}` : `ok: ${clip(shown(s.output) ?? 'undefined', 40)}`;
     t.push([s.functionID, s.functionName, s.executionAttempt ?? '?', outcome, s.attempts, formatMs(s.completedAtEpochMs - s.startedAtEpochMs)]);
   }
   out(ops.length ? t.toString() : 'no step recorded.');
-  for (const s of ops.filter((x) => x.error !== null && (JSON.parse(x.error) as RecordedError).errors?.length)) {
+  for (const s of ops.filter((x) => x.error !== null && deserialize<RecordedError>(x.error).errors?.length)) {
     out(`step ${s.functionID} (${s.functionName}) failed after ${s.attempts} attempts:`);
     for (const l of errorLines(s.error!).slice(1)) out(`  ${l}`);
   }

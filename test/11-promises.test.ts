@@ -40,7 +40,7 @@ const seen: { attempt: number; max: number }[] = [];
 const flakyStep = DBOS.registerStep(
   async function flakyStep() {
     const s = DBOS.stepStatus!;
-    seen.push({ attempt: s.currentAttempt, max: s.maxAttempts });
+    seen.push({ attempt: s.currentAttempt!, max: s.maxAttempts! });
     if (flaky.failures-- > 0) throw new Error(`flaky failure on attempt ${s.currentAttempt}`);
     return 'ok';
   },
@@ -100,6 +100,7 @@ function table(kind: DbKind, name: string) {
 /** Leaves `id` as a crashed process would: PENDING, owned by a dead executor, outcomes from `lostFrom` on unrecorded. */
 async function simulateCrash(kind: DbKind, app: AppDatabase, id: string, lostFrom = Infinity): Promise<void> {
   await app.query(`UPDATE ${table(kind, 'workflow_status')} SET status = 'PENDING', output = NULL, executor_id = 'dead-executor' WHERE workflow_uuid = ?`, [id]);
+  await app.query(`DELETE FROM ${table(kind, 'workflow_output')} WHERE workflow_uuid = ?`, [id]);
   if (Number.isFinite(lostFrom)) {
     await app.query(`DELETE FROM ${table(kind, 'operation_outputs')} WHERE workflow_uuid = ? AND function_id >= ?`, [id, lostFrom]);
   }
@@ -156,8 +157,9 @@ for (const kind of DATABASES) {
       const report = await DBOS.recoverPendingWorkflows();
       const err = await report.recovered[0].getResult().catch((e: Error) => e);
       expect(err).toBeInstanceOf(Error);
-      expect((err as Error).message).toMatch(/workflow det step 0, function stepB was called but stepA was recorded/);
-      expect((err as Error).message).toMatch(/deterministic/);
+      expect((err as Error).message).toMatch(/During execution of workflow det step 0, function stepA was recorded when stepB was expected\. Check that your workflow is deterministic/);
+      expect((err as Error).message).toMatch(/a renamed step counts as another step/);
+      expect(err).toMatchObject({ name: 'DBOSUnexpectedStepError', dbosErrorCode: 26 });
       expect((await DBOS.getWorkflowStatus('det'))?.status).toBe('ERROR');
       useRenamed = false;
     });
@@ -174,11 +176,12 @@ for (const kind of DATABASES) {
       const h = await DBOS.startWorkflow(retrying, { workflowID: 'exhausted' })();
       const err = await h.getResult().catch((e) => e);
       expect(err).toBeInstanceOf(MaxStepRetriesError);
+      expect(err).toMatchObject({ name: 'DBOSMaxStepRetriesError', dbosErrorCode: 23 });
       expect(err.message).toMatch(/Step flakyStep has exceeded its maximum of 3 retries/);
-      expect(err.message).toMatch(/Error 1: flaky failure on attempt 1.*Error 2: flaky failure on attempt 2.*Error 3: flaky failure on attempt 3/);
+      expect(err.message).toMatch(/Previous errors: Error 1: flaky failure on attempt 1\. Error 2: flaky failure on attempt 2\. Error 3: flaky failure on attempt 3$/);
       const recorded = (await DBOS.getWorkflowStatus('exhausted'))!;
       expect(recorded.status).toBe('ERROR');
-      expect(JSON.parse(recorded.error!).errors).toHaveLength(3);
+      expect((recorded.error as { errors: unknown[] }).errors).toHaveLength(3);
     });
 
     it('promise 6: recovery counts attempts, parks past the maximum, and resume runs it again', async () => {
@@ -194,7 +197,10 @@ for (const kind of DATABASES) {
       const r = await DBOS.recoverPendingWorkflows();
       expect(r.parked).toEqual(['park']);
       expect((await DBOS.getWorkflowStatus('park'))?.status).toBe('MAX_RECOVERY_ATTEMPTS_EXCEEDED');
-      await expect(DBOS.retrieveWorkflow('park').getResult()).rejects.toThrow(/exceeded its maximum of 2 execution or recovery attempts/);
+      // Whoever awaits a parked workflow gets DBOS's error for it (code 30); the log said the full story at parking.
+      await expect(DBOS.retrieveWorkflow('park').getResult()).rejects.toMatchObject({
+        name: 'DBOSAwaitedWorkflowExceededMaxRecoveryAttempts', dbosErrorCode: 30, message: expect.stringMatching(/^Awaited park exceeded its maximum recovery attempts\. .*resumeWorkflow/),
+      });
       const resumed = await DBOS.resumeWorkflow('park');
       expect(await resumed.getResult()).toBe(101);
       expect((await DBOS.getWorkflowStatus('park'))).toMatchObject({ status: 'SUCCESS', recoveryAttempts: 1 });
@@ -208,7 +214,9 @@ for (const kind of DATABASES) {
       expect(await r.recovered[0].getResult()).toEqual(['p-0', 'p-1', 11, 21]);
       expect(runs).toEqual({ 'addOne:10': 1, 'addOne:20': 1 });
       expect((await DBOS.getWorkflowStatus('p-1'))?.parentWorkflowID).toBe('p');
-      expect((await DBOS.listWorkflowSteps('p')).map((s) => s.childWorkflowID)).toEqual(['p-0', 'p-1']);
+      // As DBOS: each awaited result is an operation of its own (DBOS.getResult), with the child's output.
+      expect((await DBOS.listWorkflowSteps('p')).map((s) => [s.name, s.childWorkflowID, s.output])).toEqual(
+        [['child', 'p-0', undefined], ['child', 'p-1', undefined], ['DBOS.getResult', 'p-0', 11], ['DBOS.getResult', 'p-1', 21]]);
     });
 
     it('a parent that awaits a cancelled child ends in ERROR with the cancellation, it is not re-run until parked', async () => {
@@ -216,7 +224,7 @@ for (const kind of DATABASES) {
       while ((await DBOS.getWorkflowStatus('ac-0'))?.status !== 'PENDING') await new Promise((r) => setTimeout(r, 5));
       expect(await DBOS.cancelWorkflow('ac-0')).toBe(true);
       releaseGate();
-      await expect(h.getResult()).rejects.toThrow('Workflow ac-0 has been cancelled');
+      await expect(h.getResult()).rejects.toThrow('Awaited ac-0 was cancelled');
       const row = await DBOS.getWorkflowStatus('ac');
       expect([row?.status, row?.recoveryAttempts]).toEqual(['ERROR', 1]);
       expect((await DBOS.getWorkflowStatus('ac-0'))?.status).toBe('CANCELLED');
@@ -248,18 +256,23 @@ for (const kind of DATABASES) {
       expect(ids(await DBOS.listWorkflows({ offset: 1 }))).toEqual(['l2', 'l3']);
     });
 
-    it('promise 8: the tables are plain, named as DBOS names them, with JSON text inside', async () => {
+    it('promise 8: the tables are plain, named as DBOS 5.x names them, with SuperJSON text inside', async () => {
       await DBOS.startWorkflow(chain, { workflowID: 'inspect' })(7).then((h) => h.getResult());
       const app = DBOS.appDatabase;
       const counts = await app.query<{ status: string; n: unknown }>(`SELECT status, COUNT(*) AS n FROM ${table(kind, 'workflow_status')} GROUP BY status`);
       expect(counts.map((c) => [c.status, Number(c.n)])).toEqual([['SUCCESS', 1]]);
-      const [w] = await app.query<{ inputs: string; output: string }>(`SELECT inputs, output FROM ${table(kind, 'workflow_status')} WHERE workflow_uuid = ?`, ['inspect']);
-      expect(JSON.parse(w.inputs)).toEqual([7]);
-      expect(JSON.parse(w.output)).toEqual({ x: 10, caught: 'boom went the step' });
+      const [w] = await app.query<{ inputs: string; output: string; serialization: string }>(
+        `SELECT i.inputs, o.output, w.serialization FROM ${table(kind, 'workflow_status')} w JOIN ${table(kind, 'workflow_input')} i ON i.workflow_uuid = w.workflow_uuid
+         JOIN ${table(kind, 'workflow_output')} o ON o.workflow_uuid = w.workflow_uuid WHERE w.workflow_uuid = ?`, ['inspect']);
+      expect(JSON.parse(w.inputs)).toEqual({ json: [7], __dbos_serializer: 'superjson' });
+      expect(JSON.parse(w.output)).toEqual({ json: { x: 10, caught: 'boom went the step' }, __dbos_serializer: 'superjson' });
+      expect(w.serialization).toBe('js_superjson');
+      const [old] = await app.query<Record<string, unknown>>(`SELECT inputs, output, error FROM ${table(kind, 'workflow_status')} WHERE workflow_uuid = ?`, ['inspect']);
+      expect(old).toEqual({ inputs: null, output: null, error: null }); // as DBOS 5.x: its own tables hold them
       const ops = await app.query<{ function_name: string; output: string | null; error: string | null }>(
         `SELECT function_name, output, error FROM ${table(kind, 'operation_outputs')} WHERE workflow_uuid = ? ORDER BY function_id`, ['inspect']);
       expect(ops.map((o) => o.function_name)).toEqual(['addOne', 'addOne', 'addOne', 'boom']);
-      expect(JSON.parse(ops[3].error!).message).toBe('boom went the step');
+      expect(JSON.parse(ops[3].error!).json.message).toBe('boom went the step');
     });
   });
 }

@@ -60,16 +60,33 @@ describe('database location errors', () => {
 const before = DBOS.registerStep(async function before() {
   return 'kept';
 });
+// What SuperJSON (DBOS's format) would silently drop: refused. Everything else it keeps (below).
 const bad: Record<string, () => unknown> = {
-  bigint: () => ({ total: 10n }),
-  function: () => ({ callback: () => 1 }),
-  cycle: () => {
-    const o: Record<string, unknown> = { a: 1 };
-    o.self = o;
-    return o;
-  },
-  'undefined in array': () => [1, undefined, 3],
+  function: () => ({ callback: function callback() {} }),
+  symbol: () => [1, { tag: Symbol('t') }],
+  'function in a Map': () => new Map([['k', () => 1]]),
 };
+const cyclic = () => {
+  const o: Record<string, unknown> = { a: 1 };
+  o.self = o;
+  return o;
+};
+const kept: Record<string, () => unknown> = {
+  date: () => ({ at: new Date(Date.UTC(2026, 11, 1, 10)) }),
+  bigint: () => ({ total: 10n }),
+  map: () => new Map<unknown, unknown>([[1, 'one'], ['two', new Set([2])]]),
+  'undefined in array': () => [1, undefined, 3],
+  cycle: cyclic,
+};
+let keptRuns = 0;
+const keptStep = DBOS.registerStep(async function keptStep(kind: string) {
+  keptRuns++;
+  return kept[kind]();
+});
+const storesKeptValue = DBOS.registerWorkflow(async function storesKeptValue(kind: string) {
+  const v = await keptStep(kind);
+  return { v, isDate: kind === 'date' && (v as { at: unknown }).at instanceof Date };
+});
 const badStep = DBOS.registerStep(async function badStep(kind: string) {
   return bad[kind]();
 });
@@ -83,21 +100,39 @@ const plain = DBOS.registerWorkflow(async function plain() {
 
 for (const kind of DATABASES) {
   describe(`${kind}: values and code that cannot be recorded`, () => {
-    it('a step result JSON cannot carry fails the workflow with the path and the fix; earlier steps stay recorded', async () => {
+    it('a step result SuperJSON would drop (a function, a symbol) fails the workflow with the path and the fix; earlier steps stay recorded', async () => {
       DBOS.setConfig({ name: 'errors', database: (await freshDatabase(kind)).choice });
       await DBOS.launch();
-      const paths: Record<string, RegExp> = { bigint: /a BigInt \(10n\) at \$\.total/, function: /a function at \$\.callback/, cycle: /a cycle .* at \$\.self/, 'undefined in array': /undefined inside an array at \$\[1\]/ };
+      const paths: Record<string, RegExp> = { function: /a function \(callback\) at \$\.callback/, symbol: /a symbol \(Symbol\(t\)\) at \$\[1\]\.tag/, 'function in a Map': /a function .* at \$\.get\(k\)/ };
       for (const [name, path] of Object.entries(paths)) {
         const h = await DBOS.startWorkflow(storesBadValue, { workflowID: `bad-${name}` })(name);
         const err = (await h.getResult().catch((e: Error) => e)) as Error;
         expect(err).toBeInstanceOf(NotSerializableError);
-        expect(err.message).toMatch(/the result of step badStep cannot be stored as JSON/);
+        expect(err.message).toMatch(/the result of step badStep cannot be stored/);
         expect(err.message).toMatch(path);
-        expect(err.message).toMatch(/Return plain data/);
+        expect(err.message).toMatch(/drop functions and symbols/);
         expect((await DBOS.getWorkflowStatus(`bad-${name}`))?.status).toBe('ERROR');
         const steps = await DBOS.listWorkflowSteps(`bad-${name}`);
         expect(steps.map((s) => [s.name, s.output ?? s.error?.name])).toEqual([['before', 'kept'], ['badStep', 'NotSerializableError']]);
       }
+    });
+
+    it('a Date, a BigInt, a Map, undefined in an array and a cycle come back as they were, on the first run and on replay', async () => {
+      DBOS.setConfig({ name: 'errors', database: (await freshDatabase(kind)).choice });
+      await DBOS.launch();
+      for (const kind of Object.keys(kept)) {
+        const first = await DBOS.startWorkflow(storesKeptValue, { workflowID: `kept-${kind}` })(kind).then((h) => h.getResult());
+        expect(first.v).toEqual(kept[kind]());
+        // Replay: the recorded step outcome is read back, not run again, and it is the same value.
+        await DBOS.appDatabase.query(`UPDATE ${DBOS.appDatabase.schemaPrefix}workflow_status SET status = 'PENDING', executor_id = 'dead' WHERE workflow_uuid = ?`, [`kept-${kind}`]);
+        const before = keptRuns;
+        const report = await DBOS.recoverPendingWorkflows();
+        const again = (await report.recovered[0].getResult()) as typeof first;
+        expect(keptRuns).toBe(before);
+        expect(again).toEqual(first);
+      }
+      const date = await DBOS.retrieveWorkflow<{ isDate: boolean }>('kept-date').getResult();
+      expect(date.isDate).toBe(true);
     });
 
     it('a PENDING workflow whose name is no longer registered is reported and left PENDING', async () => {

@@ -71,10 +71,10 @@ describe.each(DATABASES)('%s', (kind) => {
       await sleep(200);
       rows = await DBOS.listWorkflows({ workflowName: 'raceWorkflow' });
     }
-    expect(rows.map((r) => [r.workflowID, r.status, r.recoveryAttempts, r.executorID])).toEqual(
+    expect(rows.map((r) => [r.workflowID, r.status, r.recoveryAttempts, r.executorId])).toEqual(
       [0, 1, 2, 3].map((i) => [`race-${i}`, 'SUCCESS', 2, DBOS.executorID]),
     );
-    expect(JSON.parse(rows[1].output!)).toBe(6 * 100 + 15);
+    expect(rows[1].output).toBe(6 * 100 + 15);
   }, 60_000);
 
   it('an executor with this host and this pid (a previous process whose pid we reuse) is dead at once', async () => {

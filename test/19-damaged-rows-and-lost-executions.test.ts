@@ -69,14 +69,15 @@ describe.each(DATABASES)('%s', (kind) => {
     if (kind === 'sqlite') await insertRow('e-bad-count', 'PENDING', '[1]', { attempts: 'three' }); // PostgreSQL's BIGINT refuses it
     await DBOS.shutdown();
 
-    const report = await DBOS.launch();
+    await DBOS.launch();
+    const report = DBOS.lastRecovery();
     expect(report.recovered.map((h) => h.workflowID)).toEqual(['d-good']);
     expect(await report.recovered[0].getResult()).toBe(42);
     const damaged = report.damaged.map((e) => [e.workflowID, e.column]);
     expect(damaged).toEqual([['a-bad-json', 'inputs'], ...(kind === 'sqlite' ? [['e-bad-count', 'recovery_attempts']] : [])]);
     expect(report.damaged[0].message).toMatch(/Workflow a-bad-json cannot be read: its inputs column is not valid JSON .*left as it is.*npm run wf -- cancel a-bad-json/);
     // Not claimed: no recovery attempt was spent on it.
-    expect(await DBOS.getWorkflowStatus('a-bad-json')).toMatchObject({ status: 'PENDING', recoveryAttempts: 1, executorID: 'gone-executor' });
+    expect(await DBOS.getWorkflowStatus('a-bad-json')).toMatchObject({ status: 'PENDING', recoveryAttempts: 1, executorId: 'gone-executor' });
     expect((await DBOS.listWorkflows({})).map((r) => r.workflowID)).toEqual(['a-bad-json', 'b-unknown-status', 'c-bad-output', 'd-good', ...(kind === 'sqlite' ? ['e-bad-count'] : [])]);
 
     const failure = (id: string) => DBOS.retrieveWorkflow(id).getResult().then(() => undefined, (e: Error) => e);

@@ -1,5 +1,6 @@
 // ex2, run as a user runs it: the retried step inserts its page again and the real driver refuses.
 import { describe, expect, it } from 'vitest';
+import { deserialize } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, resultOf, runScript } from './helpers.js';
 
@@ -30,8 +31,8 @@ for (const kind of DATABASES) {
       await withDatabase(choice, 'ex2', 'test-50', async (db) => {
         const row = await db.getWorkflow(res.workflowID);
         expect(row?.status).toBe('ERROR');
-        const recorded = JSON.parse(row!.error!) as { code: string; message: string; errors: { message: string }[] };
-        expect(recorded.code).toBe('MAX_STEP_RETRIES');
+        const recorded = deserialize<{ code: string; dbosErrorCode: number; message: string; errors: { message: string }[] }>(row!.error!);
+        expect([recorded.code, recorded.dbosErrorCode]).toEqual(['MAX_STEP_RETRIES', 23]);
         expect(recorded.errors.map((e) => e.message)).toEqual(res.errors);
         for (const [i, m] of res.errors.entries()) expect(recorded.message).toContain(`Error ${i + 1}: ${m}`);
         // The first attempt's rows stayed although the step "failed": the side effect happened.

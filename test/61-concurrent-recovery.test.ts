@@ -16,6 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
 import { DBOS } from '../lib/index.js';
+import { deserialize } from '../lib/serialize.js';
 import { state } from '../lib/state.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, marked, runScript, tempDir, type RunResult } from './helpers.js';
@@ -76,7 +77,7 @@ async function recordersOf(choice: DatabaseChoice): Promise<Map<string, number[]
       expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 2]);
       const ops = await db.loadOperations(id);
       expect(ops.map((o) => o.functionID)).toEqual([...Array(STEPS).keys()]);
-      recorders.set(id, ops.map((o) => (JSON.parse(o.output!) as { pid: number }).pid));
+      recorders.set(id, ops.map((o) => deserialize<{ pid: number }>(o.output).pid));
     }
     return recorders;
   });

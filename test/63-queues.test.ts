@@ -119,7 +119,7 @@ for (const kind of DATABASES) {
       const hs = [];
       for (let i = 0; i < 6; i++) hs.push(await DBOS.startWorkflow(ordered, { queueName: 'q_rate' })(i));
       for (const h of hs) await h.getResult();
-      const starts = (await Promise.all(hs.map(async (h) => (await h.getStatus())!.startedAtEpochMs!))).sort((a, b) => a - b);
+      const starts = (await Promise.all(hs.map(async (h) => (await h.getStatus())!.dequeuedAt!))).sort((a: number, b: number) => a - b);
       for (let i = 2; i < starts.length; i++) expect(starts[i] - starts[i - 2]).toBeGreaterThanOrEqual(400);
     });
 

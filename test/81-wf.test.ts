@@ -133,7 +133,7 @@ for (const kind of DATABASES) {
       expect(ok.stdout).toMatch(/^steps +2 recorded \(npm run wf -- steps ok-1 --app wftest\)$/m); // a command that works as printed
       const doomed = await wf('get', 'doomed');
       expect(doomed.stdout).toMatch(/^status +ERROR$/m);
-      expect(doomed.stdout).toMatch(/^error +MaxStepRetriesError: Step flaky has exceeded its maximum of 3 retries\.$/m);
+      expect(doomed.stdout).toMatch(/^error +DBOSMaxStepRetriesError: Step flaky has exceeded its maximum of 3 retries\.$/m);
       expect(doomed.stdout).toMatch(/attempt 3: Error: flaky failure 3/);
       expect((await json('get', 'recovered')).recoveryAttempts).toBe(2);
     });
@@ -143,7 +143,7 @@ for (const kind of DATABASES) {
       expect(retried.stdout).toMatch(/│ 1 +│ flaky +│ 1 +│ ok: "finally" +│ 3 +│/);
       expect(retried.stdout).toMatch(/succeeded after retries .*: 1 \(flaky\) x3/);
       const doomed = await wf('steps', 'doomed');
-      expect(doomed.stdout).toMatch(/│ 1 +│ flaky +│ 1 +│ error: MaxStepRetriesError/);
+      expect(doomed.stdout).toMatch(/│ 1 +│ flaky +│ 1 +│ error: DBOSMaxStepRetriesError/);
       expect(doomed.stdout).toMatch(/step 1 \(flaky\) failed after 3 attempts:\n +attempt 1: Error: flaky failure 1\n +attempt 2: Error: flaky failure 2\n +attempt 3: Error: flaky failure 3/);
       const rec = await wf('steps', 'recovered');
       expect(rec.stdout).toMatch(/timeline: executed 2 times \(the first run and 1 recovery\)/);

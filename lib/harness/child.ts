@@ -95,8 +95,8 @@ async function outcomeOf(workflowID: string): Promise<{ outcome: Outcome; result
     // The error is recorded with the workflow: read from there, as the reference run did.
   }
   const row = await DBOS.getWorkflowStatus(workflowID);
-  const error = row?.error ? deserializeError(row.error).message : null;
-  return { outcome: { status: row?.status ?? 'MISSING', output: row?.output ?? null, error }, result };
+  const error = row?.error instanceof Error ? row.error.message : null;
+  return { outcome: { status: row?.status ?? 'MISSING', output: row?.output === undefined ? null : JSON.stringify(row.output), error }, result };
 }
 
 /** The user's check (thrown errors and returned strings are problems) and the row count of each named table. */
@@ -161,8 +161,8 @@ async function main(): Promise<void> {
       send({ event: 'recorded-at-death', state: await readState(db) });
     });
     installHooks();
-    const report = await DBOS.launch();
-    await Promise.allSettled(report.recovered.map((h) => h.getResult()));
+    await DBOS.launch();
+    await Promise.allSettled(DBOS.lastRecovery().recovered.map((h) => h.getResult()));
   } else {
     installHooks();
     await DBOS.launch();

@@ -61,6 +61,7 @@ class PostgresDriver implements Driver {
   readonly schemaPrefix = 'dbos.';
   /** the server's clock at the moment of the statement, in epoch ms */
   readonly nowMsSql = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+  readonly writesInWith = true; // WITH s AS (INSERT ... RETURNING) INSERT ...: a row and its value table in one statement
   private readonly texts = new Map<string, { name: string; text: string }>();
   /**
    * One connection kept out of the pool for the usual case, one query at a time: pool.query

@@ -1,13 +1,14 @@
 // The system database, in the words of docs/DESIGN.md.
 //
-// workflow_status   one row per workflow: its name, inputs (JSON), status and outcome (JSON), who
-//                   runs it (executor_id) and how many times it was executed (recovery_attempts).
+// workflow_status   one row per workflow: its name, status, who runs it (executor_id) and how many
+//                   times it was executed (recovery_attempts).
 //                   A row goes PENDING -> SUCCESS | ERROR, or PENDING -> CANCELLED, or PENDING ->
 //                   MAX_RECOVERY_ATTEMPTS_EXCEEDED (the dead letter); CANCELLED and the dead letter
 //                   go back to PENDING only when resumed on purpose. A queued workflow starts ENQUEUED and
 //                   becomes PENDING when a worker claims it (migration 4).
-// operation_outputs one row per finished step (or child workflow start), keyed by (workflow_uuid,
-//                   function_id): its output or its final error (JSON). Written once, when the step
+// workflow_input    its inputs; workflow_output its output or error (as DBOS 5.x, since version 3).
+// operation_outputs one row per finished step (or child workflow start, or awaited child result),
+//                   keyed by (workflow_uuid, function_id): its output or its final error. Written once, when the step
 //                   ends; nothing is written when it starts. A replay reads these instead of running.
 // executors         one row per engine process: host, pid and a heartbeat, so that recovery can
 //                   tell a workflow whose owner is alive from one whose owner died.
@@ -20,6 +21,7 @@
 // workbook_migrations  which of the versions below have been applied.
 //
 // Names and columns follow DBOS Transact, so its monitoring SQL reads ours. Times are epoch ms.
+// Values are SuperJSON text in DBOS's format (lib/serialize.ts).
 // PostgreSQL keeps these tables in schema `dbos`; SQLite keeps them in the lesson's own file.
 
 export interface Migration {
@@ -79,6 +81,23 @@ export const MIGRATIONS: Migration[] = [
     statements: [`ALTER TABLE {S}operation_outputs ADD COLUMN execution_attempt INTEGER`],
   },
   {
+    // As DBOS 5.x: a workflow's inputs in workflow_input, its output and error in workflow_output
+    // (the same-named workflow_status columns stay NULL), and a `serialization` column naming the
+    // format of each value ('js_superjson'; NULL for the plain JSON written before this version).
+    // Existing values move over, so an older database opens and replays as before.
+    version: 3,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {S}workflow_input (workflow_uuid TEXT PRIMARY KEY, inputs TEXT){WITHOUT_ROWID}`,
+      `CREATE TABLE IF NOT EXISTS {S}workflow_output (workflow_uuid TEXT PRIMARY KEY, output TEXT, error TEXT){WITHOUT_ROWID}`,
+      `ALTER TABLE {S}workflow_status ADD COLUMN serialization TEXT`,
+      `ALTER TABLE {S}operation_outputs ADD COLUMN serialization TEXT`,
+      `INSERT INTO {S}workflow_input (workflow_uuid, inputs) SELECT workflow_uuid, inputs FROM {S}workflow_status WHERE inputs IS NOT NULL`,
+      `INSERT INTO {S}workflow_output (workflow_uuid, output, error)
+         SELECT workflow_uuid, output, error FROM {S}workflow_status WHERE output IS NOT NULL OR error IS NOT NULL`,
+      `UPDATE {S}workflow_status SET inputs = NULL, output = NULL, error = NULL`,
+    ],
+  },
+  {
     // Queues (lib/queues/, DESIGN.md promise 10), with DBOS's columns: an enqueued row waits ENQUEUED
     // (executor_id NULL, recovery_attempts 0) until a worker's claim makes it PENDING, stamping
     // started_at_epoch_ms (what the rate limit counts). Workers take the lowest priority first, then
@@ -109,15 +128,19 @@ export const MIGRATIONS: Migration[] = [
     // because SQLite cannot add a foreign key to a table, and its foreign keys are off in a plain
     // sqlite3 shell; the trigger fires there too. Outcomes already orphaned are removed once.
     version: 5,
-    statements: [`DELETE FROM {S}operation_outputs WHERE workflow_uuid NOT IN (SELECT workflow_uuid FROM {S}workflow_status)`],
+    statements: [
+      `DELETE FROM {S}operation_outputs WHERE workflow_uuid NOT IN (SELECT workflow_uuid FROM {S}workflow_status)`,
+      `DELETE FROM {S}workflow_input WHERE workflow_uuid NOT IN (SELECT workflow_uuid FROM {S}workflow_status)`,
+      `DELETE FROM {S}workflow_output WHERE workflow_uuid NOT IN (SELECT workflow_uuid FROM {S}workflow_status)`,
+    ],
     only: {
       sqlite: [
         `CREATE TRIGGER IF NOT EXISTS workflow_status_delete_steps AFTER DELETE ON workflow_status
-         BEGIN DELETE FROM operation_outputs WHERE workflow_uuid = OLD.workflow_uuid; END`,
+         BEGIN DELETE FROM operation_outputs WHERE workflow_uuid = OLD.workflow_uuid; DELETE FROM workflow_input WHERE workflow_uuid = OLD.workflow_uuid; DELETE FROM workflow_output WHERE workflow_uuid = OLD.workflow_uuid; END`,
       ],
       postgres: [
         `CREATE OR REPLACE FUNCTION dbos.workflow_status_delete_steps() RETURNS trigger LANGUAGE plpgsql AS
-         $$ BEGIN DELETE FROM dbos.operation_outputs WHERE workflow_uuid = OLD.workflow_uuid; RETURN OLD; END $$`,
+         $$ BEGIN DELETE FROM dbos.operation_outputs WHERE workflow_uuid = OLD.workflow_uuid; DELETE FROM dbos.workflow_input WHERE workflow_uuid = OLD.workflow_uuid; DELETE FROM dbos.workflow_output WHERE workflow_uuid = OLD.workflow_uuid; RETURN OLD; END $$`,
         `CREATE OR REPLACE TRIGGER workflow_status_delete_steps AFTER DELETE ON dbos.workflow_status
          FOR EACH ROW EXECUTE FUNCTION dbos.workflow_status_delete_steps()`,
       ],

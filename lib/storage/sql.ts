@@ -1,5 +1,6 @@
 // The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
 // Driver (how to run a statement) and its schema prefix; every query lives here, once.
+import { SERIALIZATION } from '../serialize.js';
 import { rowDamage } from './damage.js';
 import * as queueSql from './queue-sql.js';
 import { MIGRATIONS, renderStatements } from './schema.js';
@@ -41,6 +42,12 @@ export interface Driver {
   readonly schemaPrefix: string;
   /** an SQL expression for the database's own clock in epoch ms (leases are judged on it, never on a process's clock) */
   readonly nowMsSql: string;
+  /**
+   * PostgreSQL runs an INSERT or UPDATE inside WITH, so a workflow's row and its inputs (or its
+   * status and its output) go in one statement. SQLite does not; its group commit puts two writes
+   * sent in the same turn into one transaction instead.
+   */
+  readonly writesInWith: boolean;
   /** runs a statement, returns the number of rows it changed */
   run(sql: string, params?: unknown[]): Promise<number>;
   all<T>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -130,6 +137,7 @@ function counted(d: Driver): Driver {
     description: d.description,
     schemaPrefix: d.schemaPrefix,
     nowMsSql: d.nowMsSql,
+    writesInWith: d.writesInWith,
     run: (sql, params) => (queryStats.statements++, d.run(sql, params)),
     all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, d.all<T>(sql, params)),
     transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
@@ -152,37 +160,65 @@ function counted(d: Driver): Driver {
  * the driver find its prepared statement without hashing a new string (a profile showed it).
  * Exported with their parameter lists (hotParams) for the benchmark, which runs them without the engine.
  */
-export function hotStatements(S: string) {
+export function hotStatements(S: string, writesInWith = S !== '') {
+  const insertStatus = `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, executor_id, application_id,
+         application_version, recovery_attempts, parent_workflow_id, serialization, created_at, updated_at)
+       VALUES (?, 'PENDING', ?, ?, ?, ?, 1, ?, '${SERIALIZATION}', ?, ?)
+       ON CONFLICT (workflow_uuid) DO NOTHING`;
+  const updateStatus = `UPDATE ${S}workflow_status SET status = ?, updated_at = ? WHERE workflow_uuid = ? AND ${FENCE}`;
+  const upsertOutput = `ON CONFLICT (workflow_uuid) DO UPDATE SET output = excluded.output, error = excluded.error`;
   return {
-    insertWorkflow: `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, inputs, executor_id, application_id,
-         application_version, recovery_attempts, parent_workflow_id, created_at, updated_at)
-       VALUES (?, 'PENDING', ?, ?, ?, ?, ?, 1, ?, ?, ?)
-       ON CONFLICT (workflow_uuid) DO NOTHING`,
-    getWorkflow: `SELECT * FROM ${S}workflow_status WHERE workflow_uuid = ?`,
+    // The row and its inputs (workflow_input, as DBOS 5.x) together: one statement on PostgreSQL,
+    // two in one group commit on SQLite. Params: hotParams.insertWorkflow (the inputs last).
+    insertWorkflow: writesInWith
+      ? `WITH s AS (${insertStatus} RETURNING workflow_uuid) INSERT INTO ${S}workflow_input (workflow_uuid, inputs) SELECT workflow_uuid, ? FROM s`
+      : insertStatus,
+    insertInputs: `INSERT INTO ${S}workflow_input (workflow_uuid, inputs) VALUES (?, ?) ON CONFLICT (workflow_uuid) DO NOTHING`,
+    getWorkflow: `${SELECT_WORKFLOW(S)} WHERE s.workflow_uuid = ?`,
     claimWorkflow: `UPDATE ${S}workflow_status SET recovery_attempts = recovery_attempts + 1, executor_id = ?, updated_at = ?
        WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,
     loadOperations: `SELECT * FROM ${S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
     // One statement: the insert happens only while this execution still owns the workflow.
     recordOperation: `INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
-         child_workflow_id, attempts, execution_attempt, started_at_epoch_ms, completed_at_epoch_ms)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         child_workflow_id, attempts, execution_attempt, serialization, started_at_epoch_ms, completed_at_epoch_ms)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
        WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND ${FENCE})
        ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
-    finishWorkflow: `UPDATE ${S}workflow_status SET status = ?, output = ?, error = ?, updated_at = ?
-       WHERE workflow_uuid = ? AND ${FENCE}`,
+    // The final status and the outcome (workflow_output), written only while the fence holds.
+    finishWorkflow: writesInWith
+      ? `WITH s AS (${updateStatus} RETURNING workflow_uuid) INSERT INTO ${S}workflow_output (workflow_uuid, output, error)
+         SELECT workflow_uuid, ?, ? FROM s ${upsertOutput}`
+      : updateStatus,
+    // SQLite's second write, sent in the same turn: the outcome, if the status update above took.
+    finishOutput: `INSERT INTO ${S}workflow_output (workflow_uuid, output, error) SELECT ?, ?, ?
+       WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND status = ? AND ${OWNER}) ${upsertOutput}`,
     checkFence: `SELECT status, executor_id, recovery_attempts FROM ${S}workflow_status WHERE workflow_uuid = ?`,
   };
 }
 
+/** A workflow_status row with its inputs, output and error from their own tables (older rows: from its own columns). */
+const SELECT_WORKFLOW = (S: string) => `SELECT s.workflow_uuid, s.status, s.name, s.executor_id, s.application_id, s.application_version,
+    s.recovery_attempts, s.parent_workflow_id, s.created_at, s.updated_at,
+    s.queue_name, s.deduplication_id, s.priority, s.started_at_epoch_ms,
+    COALESCE(i.inputs, s.inputs) AS inputs, COALESCE(o.output, s.output) AS output, COALESCE(o.error, s.error) AS error
+  FROM ${S}workflow_status s LEFT JOIN ${S}workflow_input i ON i.workflow_uuid = s.workflow_uuid
+  LEFT JOIN ${S}workflow_output o ON o.workflow_uuid = s.workflow_uuid`;
+
 /** The parameters of the hot statements, in their order. */
 export const hotParams = {
+  /** the status row's parameters, then the inputs (the PostgreSQL statement takes all; SQLite's: hotParams.statusOnly) */
   insertWorkflow: (w: NewWorkflow): unknown[] =>
-    [w.workflowID, w.name, w.inputs, w.executorID, w.applicationID, w.applicationVersion, w.parentWorkflowID, w.now, w.now],
+    [w.workflowID, w.name, w.executorID, w.applicationID, w.applicationVersion, w.parentWorkflowID, w.now, w.now, w.inputs],
+  statusOnly: (params: unknown[]): unknown[] => params.slice(0, -1),
   recordOperation: (op: OperationRow, fence: Fence): unknown[] =>
-    [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts, fence.attempt,
+    [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts, fence.attempt, SERIALIZATION,
       op.startedAtEpochMs, op.completedAtEpochMs, op.workflowID, fence.executorID, fence.attempt],
+  /** the status update's parameters, then output and error (SQLite's update takes the first 5: hotParams.statusUpdate) */
   finishWorkflow: (workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): unknown[] =>
-    [status, output, error, now, workflowID, fence.executorID, fence.attempt],
+    [status, now, workflowID, fence.executorID, fence.attempt, output, error],
+  statusUpdate: (params: unknown[]): unknown[] => params.slice(0, 5),
+  finishOutput: (workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence): unknown[] =>
+    [workflowID, output, error, workflowID, status, fence.executorID, fence.attempt],
 };
 
 // ---- Time and messages (issue 17): events, messages, schedules. -----------------------------
@@ -249,7 +285,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.dialect = d.dialect;
     this.description = d.description;
     this.S = d.schemaPrefix;
-    this.q = hotStatements(this.S);
+    this.q = hotStatements(this.S, d.writesInWith);
     this.tm = timeAndMessageStatements(this.S);
     this.qq = queueSql.queueStatements(this.S, d.rowLockClause);
     this.app = {
@@ -288,7 +324,10 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   async insertWorkflow(w: NewWorkflow): Promise<{ row: WorkflowRow; created: boolean }> {
     return withDatabaseRetry(() => `the start of workflow ${w.workflowID}`, async (attempt) => {
-      const changed = await this.d.run(this.q.insertWorkflow, hotParams.insertWorkflow(w));
+      const params = hotParams.insertWorkflow(w);
+      const changed = this.d.writesInWith
+        ? await this.d.run(this.q.insertWorkflow, params)
+        : (await Promise.all([this.d.run(this.q.insertWorkflow, hotParams.statusOnly(params)), this.d.run(this.q.insertInputs, [w.workflowID, w.inputs])]))[0];
       if (changed === 1) {
         const row: WorkflowRow = {
           workflowID: w.workflowID, status: 'PENDING', name: w.name, inputs: w.inputs, output: null, error: null,
@@ -340,7 +379,13 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   async finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean> {
     return withDatabaseRetry(() => `recording the outcome of workflow ${workflowID}`, async (attempt) => {
-      const changed = await this.d.run(this.q.finishWorkflow, hotParams.finishWorkflow(workflowID, status, output, error, fence, now));
+      const params = hotParams.finishWorkflow(workflowID, status, output, error, fence, now);
+      const changed = this.d.writesInWith
+        ? await this.d.run(this.q.finishWorkflow, params)
+        : (await Promise.all([
+          this.d.run(this.q.finishWorkflow, hotParams.statusUpdate(params)),
+          this.d.run(this.q.finishOutput, hotParams.finishOutput(workflowID, status, output, error, fence)),
+        ]))[0];
       if (changed === 1) return true;
       if (attempt === 1) return false;
       const row = await this.readWorkflow(workflowID);
@@ -379,17 +424,17 @@ export class SqlSystemDatabase implements SystemDatabase {
       where.push(`${col} IN (${values.map(() => '?').join(', ')})`);
       params.push(...values);
     };
-    if (f.workflowIDs) inList('workflow_uuid', f.workflowIDs.length ? f.workflowIDs : [null]);
-    if (f.status !== undefined) inList('status', ([] as string[]).concat(f.status));
-    if (f.workflowName !== undefined) (where.push('name = ?'), params.push(f.workflowName));
-    if (f.applicationID !== undefined) (where.push('application_id = ?'), params.push(f.applicationID));
-    if (f.startTime !== undefined) (where.push('created_at >= ?'), params.push(f.startTime));
-    if (f.endTime !== undefined) (where.push('created_at <= ?'), params.push(f.endTime));
-    let sql = `SELECT * FROM ${this.S}workflow_status`;
+    if (f.workflowIDs) inList('s.workflow_uuid', f.workflowIDs.length ? f.workflowIDs : [null]);
+    if (f.status !== undefined) inList('s.status', ([] as string[]).concat(f.status));
+    if (f.workflowName !== undefined) (where.push('s.name = ?'), params.push(f.workflowName));
+    if (f.applicationID !== undefined) (where.push('s.application_id = ?'), params.push(f.applicationID));
+    if (f.startTime !== undefined) (where.push('s.created_at >= ?'), params.push(f.startTime));
+    if (f.endTime !== undefined) (where.push('s.created_at <= ?'), params.push(f.endTime));
+    let sql = SELECT_WORKFLOW(this.S);
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
     // Ties (same millisecond) break by id in the same direction, so sortDesc is exactly the reverse order.
     const dir = f.sortDesc ? 'DESC' : 'ASC';
-    sql += ` ORDER BY created_at ${dir}, workflow_uuid ${dir}`;
+    sql += ` ORDER BY s.created_at ${dir}, s.workflow_uuid ${dir}`;
     if (f.limit !== undefined || f.offset !== undefined) (sql += ' LIMIT ?', params.push(f.limit ?? Number.MAX_SAFE_INTEGER));
     if (f.offset !== undefined) (sql += ' OFFSET ?', params.push(f.offset));
     return (await withDatabaseRetry(() => 'listing workflows', () => this.d.all<Raw>(sql, params))).map(toWorkflowRow);

@@ -58,6 +58,7 @@ class SqliteDriver implements Driver {
   readonly schemaPrefix = '';
   /** SQLite's own clock (3.42+), in epoch ms */
   readonly nowMsSql = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+  readonly writesInWith = false; // no INSERT inside WITH: two writes in one group commit instead (sql.ts)
   readonly description: string;
   private readonly statements = new Map<string, Database.Statement>();
   private queue: QueuedWrite[] = [];

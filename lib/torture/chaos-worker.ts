@@ -74,7 +74,7 @@ async function outcome(h: WorkflowHandle<number>): Promise<{ status: string; err
     } catch (err) {
       // The workflow's own error, or the database's? Only the stored status can tell.
       const row = await h.getStatus().catch((e) => void met(e));
-      if (row && !isUnfinished(row.status)) return { status: row.status, error: row.error ?? (err as Error).message };
+      if (row && !isUnfinished(row.status)) return { status: row.status, error: row.error ? String((row.error as Error).message ?? row.error) : (err as Error).message };
       met(err);
       await sleep(200);
     }

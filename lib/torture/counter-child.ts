@@ -16,8 +16,8 @@ process.stdout.write('STARTED\n');
 configureWorkload({ counterFile: process.env.TORTURE_COUNTER_FILE!, faults: true });
 const seed = parseSeed();
 
-await runLesson('torture', async (recovery) => {
-  console.log(`RECOVERED: ${recovery.recovered.length}`);
+await runLesson('torture', async () => {
+  console.log(`RECOVERED: ${DBOS.lastRecovery().recovered.length}`);
   // Idempotent start (promise 1): after a death the id exists and this attaches to it.
   const handle = await DBOS.startWorkflow(tortureCounter, { workflowID: process.env.TORTURE_WORKFLOW_ID! })(seed);
   console.log(`RESULT: ${JSON.stringify(await handle.getResult())}`);

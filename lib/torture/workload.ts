@@ -1,6 +1,7 @@
 // The "counter" workload of the crash torture (scripts/torture.ts): a workflow built to be checked.
 //
-//   tortureCounter(seed)      30 operations: 27 steps and 3 child workflows (at function ids 5, 15, 25)
+//   tortureCounter(seed)      30 calls: 27 steps and 3 child workflows (at calls 5, 15, 25), each child
+//                             recorded as its start and its awaited result (DBOS.getResult): 33 function ids
 //   tortureChild(seed, at)    4 steps
 //
 // Every step body appends one line to a counter file outside the system database (fsynced), before
@@ -81,7 +82,7 @@ const counterStep = DBOS.registerStep(
     appendCounter(`${DBOS.workflowID} ${s.stepID} ${currentExecutionAttempt()} ${s.currentAttempt} ${process.pid} ${Date.now()}\n`);
     faults.crashHere('torture-step-after-effect');
     // Fail after the side effect (the ex6 trap), but never on the last attempt: the step ends in success.
-    if (s.currentAttempt < s.maxAttempts) faults.failHere(FAIL_SITE);
+    if (s.currentAttempt! < s.maxAttempts!) faults.failHere(FAIL_SITE); // set: retries are on
     return stepValue(seed, where);
   },
   { retriesAllowed: true, maxAttempts: 3, intervalSeconds: 0.001, backoffRate: 2 },
@@ -107,15 +108,20 @@ export const tortureCounter = DBOS.registerWorkflow(async function tortureCounte
   return { seed, digest };
 });
 
+/** The parent's operations by function id: a child called inside a workflow is its start, then its awaited result, as DBOS records them. */
+const PARENT_NAMES = Array.from({ length: PARENT_OPERATIONS }, (_, i) => (CHILD_AT.includes(i) ? ['tortureChild', 'DBOS.getResult'] : ['counterStep'])).flat();
+/** The children's function ids in the parent (5, 16, 27): their workflow ids are `<root>-<function id>`. */
+const CHILD_FUNCTION_IDS = PARENT_NAMES.flatMap((name, functionID) => (name === 'tortureChild' ? [functionID] : []));
+
 /** The workflow ids a run of `rootID` starts: the root and its children. */
 export function workflowIDs(rootID: string): string[] {
-  return [rootID, ...CHILD_AT.map((at) => `${rootID}-${at}`)];
+  return [rootID, ...CHILD_FUNCTION_IDS.map((fid) => `${rootID}-${fid}`)];
 }
 
 /** The operations each workflow must have recorded: name per function id. */
 export function expectedOperations(rootID: string): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  m.set(rootID, Array.from({ length: PARENT_OPERATIONS }, (_, i) => (CHILD_AT.includes(i) ? 'tortureChild' : 'counterStep')));
-  for (const at of CHILD_AT) m.set(`${rootID}-${at}`, Array.from({ length: CHILD_STEPS }, () => 'counterStep'));
+  m.set(rootID, PARENT_NAMES);
+  for (const fid of CHILD_FUNCTION_IDS) m.set(`${rootID}-${fid}`, Array.from({ length: CHILD_STEPS }, () => 'counterStep'));
   return m;
 }
