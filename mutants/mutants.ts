@@ -9,7 +9,7 @@
 export interface Mutant {
   /** a short name, for --only */
   id: string;
-  /** the claim the mutant breaks, in the words of the README and DESIGN.md */
+  /** the claim the mutant breaks, in the words of the README and docs/DESIGN.md */
   claim: string;
   file: string;
   /** one line (or part of one) of `file`, present exactly once */

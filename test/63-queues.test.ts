@@ -1,4 +1,4 @@
-// Queues (lib/queues/, DESIGN.md promise 10), on both databases:
+// Queues (lib/queues/, docs/DESIGN.md promise 10), on both databases:
 //  1. The claim under simultaneous claims: six connections claim the same queue at the same
 //     instant, round after round: together they never take more than globalConcurrency.
 //  2. Worker processes: four real workers (workerConcurrency 3, globalConcurrency 4) drain 48 jobs;

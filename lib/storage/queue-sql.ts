@@ -1,7 +1,7 @@
 // The queues' SQL (lib/queues/), on both databases: enqueue, the atomic claim, the requeue of a dead
 // worker's workflows, and what `wf queues` reads. Kept apart from sql.ts, which delegates here.
 //
-// How the claim keeps globalConcurrency (DESIGN.md promise 10). One statement counts the queue's
+// How the claim keeps globalConcurrency (docs/DESIGN.md promise 10). One statement counts the queue's
 // PENDING rows (all of them, and this executor's), its starts in the rate-limit window, and flips at
 // most the free slots of ENQUEUED rows to PENDING, in priority then created_at order. It runs in a
 // transaction that first takes the queue's lock: on PostgreSQL a transaction-level advisory lock on

@@ -98,7 +98,7 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
-    // Queues (lib/queues/, DESIGN.md promise 10), with DBOS's columns: an enqueued row waits ENQUEUED
+    // Queues (lib/queues/, docs/DESIGN.md promise 10), with DBOS's columns: an enqueued row waits ENQUEUED
     // (executor_id NULL, recovery_attempts 0) until a worker's claim makes it PENDING, stamping
     // started_at_epoch_ms (what the rate limit counts). Workers take the lowest priority first, then
     // the oldest. A deduplication id is unique on its queue only while its workflow is unfinished:

@@ -258,7 +258,7 @@ export interface SystemDatabase extends QueueStorage, TransactionSteps {
 
 // --- Transaction steps (lib/transactions/) -------------------------------------------------------
 // The app's writes and the step's recorded outcome in one transaction on the one database that holds
-// both: they commit together, or neither does (DESIGN.md promise 13).
+// both: they commit together, or neither does (docs/DESIGN.md promise 13).
 
 /** PostgreSQL's isolation levels (DBOS's PGTransactionConfig.isolationLevel); SQLite is always serializable. */
 export type IsolationLevel = 'READ UNCOMMITTED' | 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE';

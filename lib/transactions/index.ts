@@ -1,4 +1,4 @@
-// Transaction steps (DESIGN.md promise 13): a step whose function gets a transaction on the app
+// Transaction steps (docs/DESIGN.md promise 13): a step whose function gets a transaction on the app
 // database, the same database as the system tables, and whose recorded outcome (its
 // operation_outputs row) is written in that same transaction, fenced by the execution's ownership.
 // A crash leaves the app's rows and their checkpoint, or neither; a replay returns the recorded
