@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
+import { deserialize } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, marked, runScript, type RunResult } from './helpers.js';
 
@@ -57,7 +58,7 @@ for (const kind of DATABASES) {
       expect(crashed.signal, crashed.stderr).toBe('SIGABRT');
       const mid = await tables(choice, 'waiter-1');
       expect(mid.messages.length).toBe(1);
-      expect(mid.recvs.map((o) => [o.output, o.executionAttempt])).toEqual([['"approved"', 2]]);
+      expect(mid.recvs.map((o) => [deserialize(o.output), o.executionAttempt])).toEqual([['approved', 2]]);
       const rec = await runScript(WORKER, { ...base, MODE: 'recover' });
       expect(rec.code, rec.stderr).toBe(0);
       expect(marked<{ message: string }>(rec, 'RESULT').message).toBe('approved');
@@ -88,7 +89,7 @@ for (const kind of DATABASES) {
       expect(result.pid).not.toBe(oldChild.pid);
       const end = await tables(choice, 'waiter-2');
       expect(end.messages.map((m) => [Number(m.consumed), Number(m.consumed_by_function_id)])).toEqual([[1, 0]]);
-      expect(end.recvs.map((o) => [o.output, o.executionAttempt])).toEqual([['"yes"', 2]]);
+      expect(end.recvs.map((o) => [deserialize(o.output), o.executionAttempt])).toEqual([['yes', 2]]);
       expect(effects(base.EFFECTS_FILE)).toEqual([`yes ${result.pid}`]);
     });
 
