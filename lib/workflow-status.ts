@@ -44,11 +44,24 @@ export interface GetWorkflowsInput {
   sortDesc?: boolean;
 }
 
+/**
+ * A damaged row (lib/storage/damage.ts) is still listed: the value that cannot be read shows as
+ * undefined, and getResult on the workflow names the column and the fix.
+ */
+function readable<T>(r: WorkflowRow, column: string, read: () => T): T | undefined {
+  if (r.damaged?.column === column) return undefined;
+  try {
+    return read();
+  } catch {
+    return undefined; // text that is not valid JSON/SuperJSON: named by getResult (DamagedRowError), not fatal to a list
+  }
+}
+
 export function toWorkflowStatus(r: WorkflowRow): WorkflowStatus {
   return {
     workflowID: r.workflowID, status: r.status, workflowName: r.name,
-    input: deserialize<unknown[] | undefined>(r.inputs), output: deserialize(r.output),
-    error: r.error === null ? undefined : deserializeError(r.error),
+    input: readable(r, 'inputs', () => deserialize<unknown[] | undefined>(r.inputs)), output: readable(r, 'output', () => deserialize(r.output)),
+    error: r.error === null ? undefined : readable(r, 'error', () => deserializeError(r.error!)),
     executorId: r.executorID ?? undefined, applicationVersion: r.applicationVersion ?? undefined,
     applicationName: r.applicationID ?? undefined, recoveryAttempts: r.recoveryAttempts,
     parentWorkflowID: r.parentWorkflowID ?? undefined, createdAt: r.createdAt, updatedAt: r.updatedAt,

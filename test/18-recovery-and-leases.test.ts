@@ -100,7 +100,7 @@ describe.each(DATABASES)('%s', (kind) => {
     vi.restoreAllMocks();
     expect(report.ownedElsewhere).toEqual(['live-owner']);
     expect(report.recovered.map((h) => h.workflowID)).toEqual(['future-beat']);
-    expect((await DBOS.getWorkflowStatus('live-owner'))).toMatchObject({ status: 'PENDING', executorID: 'other-host-live', recoveryAttempts: 1 });
+    expect((await DBOS.getWorkflowStatus('live-owner'))).toMatchObject({ status: 'PENDING', executorId: 'other-host-live', recoveryAttempts: 1 });
     expect(await report.recovered[0].getResult()).toBe(42);
   });
 });

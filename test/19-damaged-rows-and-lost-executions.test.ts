@@ -8,7 +8,7 @@
 //  - a workflow id with a NUL character or of 10 KB is refused with a typed error, nothing stored;
 //  - `npm run bench` with a wrong password: the message and the fix, exit 2, no stack, no password.
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { DamagedRowError, DBOS, InvalidWorkflowIDError, WorkflowCancelledError } from '../lib/index.js';
+import { DamagedRowError, DBOS, InvalidWorkflowIDError, DBOSAwaitedWorkflowCancelledError } from '../lib/index.js';
 import { state } from '../lib/state.js';
 import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
 
@@ -122,7 +122,7 @@ describe.each(DATABASES)('%s', (kind) => {
     expect(await state.running.get('fenced-1')).toEqual({ kind: 'elsewhere' });
     expect(bodies).toEqual([0, 1]); // steps 2, 3, 4 never ran here
     expect((await DBOS.listWorkflowSteps('fenced-1')).map((s) => s.functionID)).toEqual([0]);
-    expect(await DBOS.getWorkflowStatus('fenced-1')).toMatchObject({ status: 'PENDING', executorID: 'other', recoveryAttempts: 2 });
+    expect(await DBOS.getWorkflowStatus('fenced-1')).toMatchObject({ status: 'PENDING', executorId: 'other', recoveryAttempts: 2 });
   });
 
   it('a cancel written by another connection between two steps is seen before the next step starts', async () => {
@@ -134,7 +134,7 @@ describe.each(DATABASES)('%s', (kind) => {
     // As `npm run wf -- cancel` does from another process: the row alone changes, nothing here is told.
     between = async () => void (await DBOS.appDatabase.query(`UPDATE ${S()}workflow_status SET status = 'CANCELLED' WHERE workflow_uuid = ?`, ['cancel-1']));
     const h = await DBOS.startWorkflow(catcher, { workflowID: 'cancel-1' })();
-    await expect(h.getResult()).rejects.toBeInstanceOf(WorkflowCancelledError);
+    await expect(h.getResult()).rejects.toBeInstanceOf(DBOSAwaitedWorkflowCancelledError); // DBOS's error to whoever awaits a cancelled workflow
     expect(bodies).toEqual([0, 1]); // step 2 was about to start: it did not, nor did 3 and 4
     expect((await DBOS.listWorkflowSteps('cancel-1')).map((s) => s.functionID)).toEqual([0, 1]);
     expect((await DBOS.getWorkflowStatus('cancel-1'))?.status).toBe('CANCELLED');
