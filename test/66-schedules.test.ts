@@ -56,6 +56,11 @@ for (const kind of DATABASES) {
       expect(ran.size).toBeGreaterThanOrEqual(3);
       for (const [slot, pids] of ran) expect(pids, slot).toHaveLength(1); // once per slot, never twice
       const s1 = seconds([...ran.keys()]);
+      const newSlotAfter = async (last: number) => {
+        for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(200)) {
+          if (seconds([...effects(file).keys()]).some((x) => x > last)) return;
+        }
+      };
       expect(s1.at(-1)! - s1[0] + 1).toBe(s1.length); // and no slot left out while they ran
       const rows = await withDatabase(choice, 'sched', 't66', (db) => db.listWorkflows({ workflowName: 'tick' }));
       expect(rows.map((r) => r.status).every((s) => s === 'SUCCESS')).toBe(true);
@@ -66,7 +71,7 @@ for (const kind of DATABASES) {
       await sleep(2500);
       const c = scheduler(base);
       await c.ready;
-      await sleep(1500);
+      await newSlotAfter(s1.at(-1)!); // a marker, not a fixed sleep: on a loaded machine the first poll may come late
       await stop(c);
       const s2 = seconds([...effects(file).keys()]);
       const gap = s2.filter((s) => s > s1.at(-1)!)[0] - s1.at(-1)!;
@@ -76,11 +81,11 @@ for (const kind of DATABASES) {
       await sleep(2500);
       const d = scheduler({ ...base, BACKFILL: '1' });
       await d.ready;
-      await sleep(1500);
+      await newSlotAfter(s2.at(-1)!);
       // 4. Paused with wf schedules: no more slots.
       const lines: string[] = [];
       expect(await wf(['schedules', 'pause', 'every-second', '--app', 'sched'], { ...process.env, ...env }, (t) => lines.push(t), (t) => lines.push(t))).toBe(0);
-      await sleep(1200); // the scheduler sees the pause within a second
+      await sleep(2500); // the scheduler reads the pause at its next poll (every second)
       const atPause = effects(file).size;
       await sleep(2000);
       expect(effects(file).size).toBe(atPause);
