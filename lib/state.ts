@@ -64,7 +64,10 @@ export async function ownerAlive(row: WorkflowRow, seen?: Map<string, Promise<Ex
   // One read per executor per recovery pass (`seen`), however many workflows it owns.
   let read = seen?.get(row.executorID);
   if (!read) seen?.set(row.executorID, (read = db().getExecutor(row.executorID)));
-  const ex = await read;
+  // A row naming an executor that cannot be read (yet) is read once more, uncached: three processes
+  // recovering at once were seen to miss a live owner's row for a moment, and take its workflow from
+  // it, over and over (test/61). Executor rows are never deleted, so missing twice is gone.
+  const ex = (await read) ?? (await db().getExecutor(row.executorID));
   if (!ex) return false;
   if (ex.hostname === HOST && (ex.pid === process.pid || !pidAlive(ex.pid))) return false;
   return ex.ageMs < state.leaseMs && ex.ageMs > -state.leaseMs;
