@@ -3,6 +3,7 @@
 //    it waits only the remainder, and not at all once the wake-up time has passed;
 //  - an event set by a workflow is seen by DBOS.getEvent in another process, and a setEvent that
 //    was recorded is not written again by the execution that recovers the workflow.
+import { deserialize } from '../lib/serialize.js';
 import { describe, expect, it } from 'vitest';
 import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, marked, runScript } from './helpers.js';
@@ -41,7 +42,7 @@ for (const kind of DATABASES) {
         // then it is the other case, checked above).
         if (when === 'mid-sleep' && launched < wake) expect(after - wake).toBeLessThan(1000);
         const ops = await withDatabase(choice, 'timew', 't64', (db) => db.loadOperations('sleeper-1'));
-        expect(ops.filter((o) => o.functionName === 'DBOS.sleep').map((o) => [Number(o.output), o.executionAttempt])).toEqual([[wake, 1]]);
+        expect(ops.filter((o) => o.functionName === 'DBOS.sleep').map((o) => [Number(deserialize(o.output)), o.executionAttempt])).toEqual([[wake, 1]]);
       });
     }
 
@@ -65,7 +66,7 @@ for (const kind of DATABASES) {
         // The first setEvent was recorded by the first execution only; the second by the recovery.
         expect(sets.map((o) => o.executionAttempt)).toEqual([1, 2]);
         const rows = await db.app.query<{ value: string }>(`SELECT value FROM ${db.app.schemaPrefix}workflow_events WHERE workflow_uuid = ?`, ['publisher-1']);
-        expect(rows.map((r) => JSON.parse(r.value).n)).toEqual([2]);
+        expect(rows.map((r) => deserialize<{ n: number }>(r.value)!.n)).toEqual([2]);
       });
     });
   });

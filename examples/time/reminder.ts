@@ -3,6 +3,7 @@
 // a reminder. Every one of these is a recorded operation, so the harness crashes before and after
 // each (the DBOS.* rows of operation_outputs) and checks that the recovery replays it.
 import { DBOS } from '../../lib/index.js';
+import { deserialize } from '../../lib/serialize.js';
 import type { CheckContext } from '../../lib/harness/index.js';
 
 const compose = DBOS.registerStep(async function compose(who: string) {
@@ -26,7 +27,7 @@ export async function check({ db, workflowID, result }: CheckContext): Promise<s
   if (result !== 'remember the milk, ann') problems.push(`the workflow returned ${JSON.stringify(result)}`);
   const S = db.schemaPrefix;
   const events = await db.query<{ value: string }>(`SELECT value FROM ${S}workflow_events WHERE workflow_uuid = ? AND key = 'reminder'`, [workflowID]);
-  if (events.length !== 1 || JSON.parse(events[0].value) !== result) problems.push(`workflow_events holds ${JSON.stringify(events)}`);
+  if (events.length !== 1 || deserialize(events[0].value) !== result) problems.push(`workflow_events holds ${JSON.stringify(events)}`);
   const notes = await db.query<{ consumed: unknown }>(`SELECT consumed FROM ${S}notifications WHERE destination_uuid = ?`, [workflowID]);
   if (notes.length !== 1 || Number(notes[0].consumed) !== 1) problems.push(`notifications holds ${JSON.stringify(notes)} (one consumed message expected)`);
   return problems;
