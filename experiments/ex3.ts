@@ -26,8 +26,8 @@
  *   | step insertPage(1): ran now, 10 users inserted
  *   | [fault] CRASHING at crash-after-page-1 seed=1 attempt=1 draw=1 p=0.5
  *   | --- loop: run 1 crashed (SIGABRT)
- *   | launch() found workflow <id> PENDING with its process gone, and recovered it here
  *   | step insertPage(2): ran now, 10 users inserted
+ *   | launch() found workflow <id> PENDING with its process gone, and recovered it here
  *   | workflow <id>: SUCCESS at execution attempt 2 of at most 4
  *   |   #0 analyzedAt  replayed from checkpoint
  *   |   #1 resetUsers  replayed from checkpoint

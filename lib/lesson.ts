@@ -31,6 +31,8 @@ export interface LessonOptions {
 
 /** When this run's launch() began (epoch ms): a workflow parked since then was parked by this run. */
 let launchedAt = 0;
+/** The application runLesson launched (the lesson's name: its SQLite file, its schema, wf's --app). */
+let lessonApp = '';
 
 /**
  * Runs `lesson` with the chosen engine (lib/engine-choice.ts: the workbook's, or DBOS Transact)
@@ -42,6 +44,7 @@ export async function runLesson(name: string, lesson: () => Promise<number | voi
     if (options.flags) checkLessonArgs(name, options.flags);
     for (const warning of unknownVariables(name)) log.warn(warning);
     launchedAt = Date.now();
+    lessonApp = name;
     await launchEngine(name);
     code = (await lesson()) ?? 0;
   } catch (err) {
@@ -100,8 +103,8 @@ export async function findOrStart<R>(name: string, start: () => Promise<Workflow
   const { resumeID, waitMs } = findSettings();
   if (resumeID) {
     if (!(await DBOS.getWorkflowStatus(resumeID))) {
-      throw new ConfigError(`--resume ${resumeID}: there is no workflow with that id in ${name}'s database. ` +
-        `List them with npm run wf -- list --app ${name} (with the WORKBOOK_DB or DATABASE_URL of the run that made it).`);
+      throw new ConfigError(`--resume ${resumeID}: there is no workflow with that id in ${lessonApp}'s database. ` +
+        `List them with npm run wf -- list --app ${lessonApp} (with the WORKBOOK_DB or DATABASE_URL of the run that made it).`);
     }
     console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
     return { handle: (await DBOS.resumeWorkflow<R>(resumeID)) as WorkflowHandle<R>, how: 'resumed' };
