@@ -123,7 +123,9 @@ async function schedulerRole(): Promise<void> {
 }
 
 async function readerRole(): Promise<void> {
-  const runs = await DBOS.listWorkflows({ workflowName: 'batchEvaluation' });
+  // Another application (ex9_reader) on the same database: name the scheduler's application, as an
+  // unset filter lists only this process's own (DBOS 5.x does the same).
+  const runs = await DBOS.listWorkflows({ workflowName: 'batchEvaluation', applicationName: 'ex9' });
   let read = 0;
   for (const w of runs.filter((r) => r.workflowID.startsWith(`sched-${SCHEDULE}-`))) {
     const s = await DBOS.getEvent<Status>(w.workflowID, 'batch_status', 5);
