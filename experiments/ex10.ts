@@ -51,6 +51,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DBOS, databaseFromEnv, Faults } from '../lib/index.js';
 import { runFile } from '../lib/child-run.js';
+import { deserialize } from '../lib/serialize.js';
 import { openDatabase } from '../lib/storage/open.js';
 import type { SystemDatabase } from '../lib/storage/types.js';
 
@@ -148,7 +149,7 @@ async function lesson(): Promise<void> {
     console.log(`Part 2, step 1: another request with a timeout of ${timeoutS} s; the process crashes while it waits`);
     await role('wait', id2, timeoutS);
     const [deadline] = await table(db, `SELECT output FROM {S}operation_outputs WHERE workflow_uuid = ? AND function_name = 'DBOS.sleep'`, id2);
-    const due = Number(deadline?.output);
+    const due = Number(deserialize(deadline?.output as string | null)); // stored as SuperJSON text, as DBOS stores it
     await show(db, id2);
     console.log(`Part 2, step 2: nobody answers; the recorded deadline (${new Date(due).toISOString()}) passes while nobody runs it`);
     while (Date.now() < due + 200) await sleep(100);
