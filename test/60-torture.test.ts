@@ -118,13 +118,13 @@ for (const kind of DATABASES) {
         const setOp = (fid: number, set: string) => db.app.exec(`UPDATE ${S}operation_outputs SET ${set} WHERE workflow_uuid = 'torture-6' AND function_id = ${fid}`);
         const setWf = (id: string, set: string) => db.app.exec(`UPDATE ${S}workflow_status SET ${set} WHERE workflow_uuid = '${id}'`);
         await db.app.exec(`INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, started_at_epoch_ms, completed_at_epoch_ms) VALUES ('ghost', 0, 'counterStep', 0, 0)`);
-        await db.app.exec(`DELETE FROM ${S}workflow_status WHERE workflow_uuid = 'torture-6-25'`);
+        await db.app.exec(`DELETE FROM ${S}workflow_status WHERE workflow_uuid = 'torture-6-27'`);
         await db.app.exec(`INSERT INTO ${S}workflow_status (workflow_uuid, status, name, created_at, updated_at) VALUES ('intruder', 'SUCCESS', 'w', 0, 0)`);
-        await setWf('torture-6-15', `status = 'ERROR'`);
+        await setWf('torture-6-16', `status = 'ERROR'`); // the children are at function ids 5, 16, 27 (each start followed by its DBOS.getResult)
         await setWf('torture-6-5', 'recovery_attempts = 0');
         await setOp(7, `error = '{"name":"Error","message":"x"}'`);
         await setOp(8, `function_name = 'renamedStep'`);
-        await setOp(15, `child_workflow_id = 'elsewhere'`);
+        await setOp(16, `child_workflow_id = 'elsewhere'`);
         await setOp(10, 'execution_attempt = 4');
         await setOp(11, 'attempts = 3');
         counter = counter.split('\n').filter((l) => !l.startsWith('torture-6 9 ')).join('\n') + 'torture-6 13 1\n'; // step 9's runs lost; a torn line
@@ -132,14 +132,14 @@ for (const kind of DATABASES) {
         const v = out.violations.join('\n');
         for (const want of [
           /operation_outputs row\(s\) belong to no workflow/,
-          /workflow torture-6-25 was never started/,
+          /workflow torture-6-27 was never started/,
           /unexpected workflow intruder \(w, SUCCESS\)/,
-          /workflow torture-6-15 ended ERROR, not SUCCESS/,
+          /workflow torture-6-16 ended ERROR, not SUCCESS/,
           /workflow torture-6-5 has recovery_attempts 0 \(< 1\)/,
           /torture-6 function 7: recorded an error/,
           /torture-6 function 8: recorded renamedStep, the code calls counterStep/,
           /torture-6#8: the counter shows a step body run, but no step outcome is recorded there/,
-          /torture-6 function 15: child id elsewhere/,
+          /torture-6 function 16: child id elsewhere/,
           /torture-6#9: outcome recorded, but the counter never saw its body run/,
           /torture-6#10: recorded by execution 4, but the counter's last run before the recording is execution 1/,
           /torture-6#11: the recording execution ran the body 1 time\(s\), but 3 attempt\(s\) are recorded/,

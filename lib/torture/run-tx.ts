@@ -14,6 +14,7 @@ import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js'
 import type { SystemDatabase } from '../storage/types.js';
 import { runChild } from './child.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
+import { deserialize } from '../serialize.js';
 import type { RunStats, TortureOptions } from './run-counter.js';
 
 export const TX_PROGRAM = 'lib/torture/tx-child.ts';
@@ -42,7 +43,7 @@ export async function checkTxRows(db: SystemDatabase, rootID: string, result: Tx
       continue;
     }
     successes++;
-    const n = Number(o.output);
+    const n = Number(deserialize(o.output)); // SuperJSON text, as DBOS stores a value
     expected += n;
     if (got !== n) bad(`${rootID}#${o.functionID}: its recorded outcome says ${n} rows, ${got} are stored`);
   }
