@@ -103,7 +103,7 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
   if (ctx.cancelled || ctx.fenced || ctx.databaseLost) await mayRunStep(ctx);
   const functionID = ctx.nextFunctionID++;
   const rec = takeRecorded(ctx, functionID, name);
-  if (rec) {
+  if (rec !== undefined) { // recorded: replay it (promise 2)
     if (rec.error !== null) throw deserializeError(rec.error);
     return deserialize<R>(rec.output);
   }
