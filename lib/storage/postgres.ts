@@ -8,6 +8,9 @@ import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } fro
 import { isTransientDatabaseError } from './transient.js';
 import type { IsolationLevel } from './types.js';
 
+/** What a transaction's function returns to end it with ROLLBACK instead of COMMIT. */
+const ROLLED_BACK = Symbol('rolled back');
+
 /** Checks the shape of a PostgreSQL URL before any connection is tried. */
 export function parsePostgresUrl(url: string): URL {
   let u: URL;
@@ -148,40 +151,18 @@ class PostgresDriver implements Driver {
     };
   }
 
-  async transaction(statements: Statement[]): Promise<void> {
+  /**
+   * BEGIN ... COMMIT on a connection of its own (checked out with its error handler); ROLLBACK when
+   * `fn` throws, and a connection that died on the way is dropped, not reused. `fn` may return
+   * ROLLED_BACK to end the transaction without its writes.
+   */
+  private async inTransaction<T>(begin: string, fn: (client: pg.PoolClient) => Promise<T | typeof ROLLED_BACK>): Promise<T | typeof ROLLED_BACK> {
     const { client, done } = await this.checkOut();
     let failed: Error | undefined;
     try {
-      await client.query('BEGIN');
-      for (const s of statements) {
-        if (s.params?.length) await client.query({ ...this.q(s.sql), values: s.params });
-        else await client.query(s.sql);
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      failed = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      done(failed);
-    }
-  }
-
-  // --- Transaction steps (lib/transactions/): a connection of its own from the pool, BEGIN ... COMMIT ---
-  readonly lockRowsClause = ' FOR SHARE';
-
-  async interactive<T>(fn: (t: TxConnection) => Promise<T>, isolationLevel?: IsolationLevel): Promise<T> {
-    const { client, done } = await this.checkOut();
-    let failed: Error | undefined;
-    try {
-      await client.query(isolationLevel ? `BEGIN ISOLATION LEVEL ${isolationLevel}` : 'BEGIN');
-      const value = await fn({
-        run: async (sql, params = []) =>
-          (await client.query(params.length ? { ...this.q(sql), values: params } : sql)).rowCount ?? 0,
-        all: async <R>(sql: string, params: unknown[] = []) =>
-          (await client.query({ ...this.q(sql), values: params })).rows as R[],
-      });
-      await client.query('COMMIT');
+      await client.query(begin);
+      const value = await fn(client);
+      await client.query(value === ROLLED_BACK ? 'ROLLBACK' : 'COMMIT');
       return value;
     } catch (err) {
       failed = err as Error;
@@ -192,34 +173,43 @@ class PostgresDriver implements Driver {
     }
   }
 
+  async transaction(statements: Statement[]): Promise<void> {
+    await this.inTransaction('BEGIN', async (client) => {
+      for (const s of statements) {
+        if (s.params?.length) await client.query({ ...this.q(s.sql), values: s.params });
+        else await client.query(s.sql);
+      }
+    });
+  }
+
+  // --- Transaction steps (lib/transactions/): a connection of its own from the pool, BEGIN ... COMMIT ---
+  readonly lockRowsClause = ' FOR SHARE';
+
+  async interactive<T>(fn: (t: TxConnection) => Promise<T>, isolationLevel?: IsolationLevel): Promise<T> {
+    return (await this.inTransaction(isolationLevel ? `BEGIN ISOLATION LEVEL ${isolationLevel}` : 'BEGIN', (client) => fn({
+      run: async (sql, params = []) =>
+        (await client.query(params.length ? { ...this.q(sql), values: params } : sql)).rowCount ?? 0,
+      all: async <R>(sql: string, params: unknown[] = []) =>
+        (await client.query({ ...this.q(sql), values: params })).rows as R[],
+    }))) as T;
+  }
+
   isRetriable(err: unknown): boolean {
     const code = (err as { code?: string })?.code;
     return code === '40001' || code === '40P01'; // serialization_failure, deadlock_detected
   }
 
   async guardedTransaction(statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | null> {
-    const { client, done } = await this.checkOut();
-    let failed: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const out: unknown[][] = [];
+    const out = await this.inTransaction('BEGIN', async (client) => {
+      const rows: unknown[][] = [];
       for (const s of statements) {
         const r = await client.query({ ...this.q(s.sql), values: s.params ?? [] });
-        if (s.mustChange && !r.rowCount) {
-          await client.query('ROLLBACK');
-          return null;
-        }
-        out.push(r.rows);
+        if (s.mustChange && !r.rowCount) return ROLLED_BACK; // the guard refused: nothing of it is written
+        rows.push(r.rows);
       }
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      failed = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      done(failed);
-    }
+      return rows;
+    });
+    return out === ROLLED_BACK ? null : out;
   }
 
   readonly rowLockClause = ' FOR UPDATE SKIP LOCKED';
@@ -229,21 +219,10 @@ class PostgresDriver implements Driver {
    * (released by COMMIT or ROLLBACK, also when the connection dies): claimers of one queue go one at a time.
    */
   async lockedAll<T>(lockKey: string, sql: string, params: unknown[]): Promise<T[]> {
-    const { client, done } = await this.checkOut();
-    let failed: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    return (await this.inTransaction('BEGIN', async (client) => {
       await client.query({ ...this.q(`SELECT pg_advisory_xact_lock(hashtext(?))`), values: [lockKey] });
-      const rows = (await client.query({ ...this.q(sql), values: params })).rows as T[];
-      await client.query('COMMIT');
-      return rows;
-    } catch (err) {
-      failed = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      done(failed);
-    }
+      return (await client.query({ ...this.q(sql), values: params })).rows as T[];
+    })) as T[];
   }
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
