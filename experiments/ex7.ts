@@ -229,8 +229,15 @@ async function report(db: AppDatabase, workers: string[] = []): Promise<Report> 
   const S = db.schemaPrefix;
   const statuses = await db.query<{ status: string; n: unknown }>(`SELECT status, COUNT(*) AS n FROM ${S}workflow_status WHERE queue_name = ? AND name = 'pageJob' GROUP BY status`, [QUEUE]);
   const count = (s: string) => Number(statuses.find((r) => r.status === s)?.n ?? 0);
+  // The execution whose end was recorded (SUCCESS at that recovery attempt). A worker SIGKILLed after
+  // its job's last line ran but before the end was recorded leaves a "done" row too: its work ran
+  // (at least once, promise 3), but the job was taken over and ended by another execution.
+  const recorded = new Map((await db.query<{ workflow_uuid: string; recovery_attempts: unknown }>(
+    `SELECT workflow_uuid, recovery_attempts FROM ${S}workflow_status WHERE queue_name = ? AND name = 'pageJob' AND status = 'SUCCESS'`, [QUEUE],
+  )).map((r) => [r.workflow_uuid, Number(r.recovery_attempts)]));
   const runs = (await db.query<Record<string, unknown>>('SELECT * FROM ex7_job_runs')).map((r) => ({
-    page: Number(r.page), group: String(r.worker), start: Number(r.started_at), end: r.ended_at === null ? null : Number(r.ended_at), outcome: String(r.outcome),
+    page: Number(r.page), group: String(r.worker), start: Number(r.started_at), end: r.ended_at === null ? null : Number(r.ended_at),
+    outcome: String(r.outcome) === 'done' && recorded.get(`ex7-page-${Number(r.page)}`) !== Number(r.attempt) ? 'done, end not recorded' : String(r.outcome),
   }));
   const inFlight = maxInFlightBy(runs);
   const perWorker: Report['perWorker'] = {};
