@@ -52,7 +52,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DBOS, databaseFromEnv, Faults } from '../lib/index.js';
 import { runFile } from '../lib/child-run.js';
 import { deserialize } from '../lib/serialize.js';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import type { SystemDatabase } from '../lib/storage/types.js';
 
 interface Request { amount: number; purpose: string }
@@ -125,9 +125,7 @@ async function role(name: string, id: string, timeoutS: number) {
 
 async function lesson(): Promise<void> {
   const choice = databaseFromEnv('ex10');
-  const opened = await openDatabase(choice, 'ex10', 'ex10-tables');
-  const db = opened.db;
-  try {
+  await withDatabase(choice, 'ex10', 'ex10-tables', async (db) => {
     const run = Date.now().toString(36);
     // Part 1: the answer comes while nobody runs the workflow.
     const id1 = `approval-${run}-1`;
@@ -162,10 +160,7 @@ async function lesson(): Promise<void> {
     const waited = Number(recv?.ms);
     console.log(`the recovered recv waited ${waited} ms, not another ${timeoutS} s: its deadline was the recorded one`);
     console.log(`RESULT: ${JSON.stringify({ part1: { decision: d1?.status, ...part1 }, part2: { decision: d2?.status, recvWaitedMs: waited, timeoutS } })}`);
-  } finally {
-    await db.close();
-    await opened.release();
-  }
+  });
 }
 
 if (ROLE === undefined) {

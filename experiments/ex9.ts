@@ -53,7 +53,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { DBOS, databaseFromEnv, Faults } from '../lib/index.js';
 import { runFile, type ChildRun } from '../lib/child-run.js';
-import { openDatabase } from '../lib/storage/open.js';
+import { withDatabase } from '../lib/storage/open.js';
 import type { SystemDatabase } from '../lib/storage/types.js';
 
 const ROLE = process.env.EX9_ROLE;
@@ -153,9 +153,7 @@ async function slotsStarted(db: SystemDatabase, schedule: string): Promise<numbe
 
 async function lesson(): Promise<void> {
   const slots = Number(process.env.EX9_SLOTS ?? 20);
-  const opened = await openDatabase(databaseFromEnv('ex9'), 'ex9', 'ex9-tables');
-  const db = opened.db;
-  try {
+  await withDatabase(databaseFromEnv('ex9'), 'ex9', 'ex9-tables', async (db) => {
     const run = Date.now().toString(36);
     const schedule = `eval-${run}`;
     for (const old of await db.listSchedules({ applicationName: 'ex9' })) await db.deleteSchedule(old.scheduleName); // an earlier run's
@@ -209,10 +207,7 @@ async function lesson(): Promise<void> {
     const byProcess = Object.fromEntries(['A', 'B', 'A2'].map((p) => [p, rows.filter((r) => r.ran_by === p).length]));
     const recovered = rows.filter((r) => r.ran_by !== r.finished_by).length;
     console.log(`RESULT: ${JSON.stringify({ slots: counts.length, maxPerSlot, completed: tally('completed'), skipped: tally('skipped'), failed: tally('failed'), byProcess, recovered, unfinished: unfinished.length, eventsRead, seed: faults.seed })}`);
-  } finally {
-    await db.close();
-    await opened.release();
-  }
+  });
 }
 
 if (ROLE === undefined) {

@@ -372,8 +372,7 @@ export class SqlSystemDatabase implements SystemDatabase {
       const changed = await this.d.run(this.q.recordOperation, hotParams.recordOperation(op, fence));
       if (changed === 1) return true;
       if (attempt === 1) return false;
-      const rows = await this.d.all<Raw>(`SELECT execution_attempt FROM ${this.S}operation_outputs WHERE workflow_uuid = ? AND function_id = ?`, [op.workflowID, op.functionID]);
-      return rows.length === 1 && num(rows[0].execution_attempt) === fence.attempt;
+      return (await this.recordedBy(op, fence)) !== undefined;
     });
   }
 
