@@ -66,7 +66,7 @@ function parseStatus(raw: string): WorkflowStatusValue[] {
 }
 
 /** The recorded error's message and each attempt's error (an exhausted retry keeps them all), printable. */
-function errorLines(text: string): string[] {
+export function errorLines(text: string): string[] {
   const rec = deserialize<RecordedError>(text);
   if (!rec.errors?.length) return [printable(`${rec.name}: ${rec.message}`)];
   return [`${rec.name}: ${rec.message.split(' Previous errors:')[0]}`, ...rec.errors.map((e, i) => `  attempt ${i + 1}: ${e.name}: ${e.message}`)].map(printable);
@@ -171,7 +171,7 @@ async function steps(sys: SystemDatabase, id: string | undefined, o: Opts, out: 
   for (const l of renderTimeline(w, ops)) out(l);
 }
 
-async function resume(sys: SystemDatabase, id: string | undefined, out: Out, again: Again): Promise<void> {
+export async function resume(sys: SystemDatabase, id: string | undefined, out: Out, again: Again): Promise<void> {
   const raw = await mustGet(sys, id, 'resume');
   const w = { ...raw, workflowID: printable(raw.workflowID), applicationID: raw.applicationID && printable(raw.applicationID) };
   if (isUnfinished(w.status)) {
@@ -187,7 +187,7 @@ async function resume(sys: SystemDatabase, id: string | undefined, out: Out, aga
     `Its application (${w.applicationID}) runs it at its next start: DBOS.launch() recovers it, replaying its ${(await sys.loadOperations(raw.workflowID)).length} recorded step(s).`);
 }
 
-async function cancel(sys: SystemDatabase, id: string | undefined, out: Out, again: Again): Promise<void> {
+export async function cancel(sys: SystemDatabase, id: string | undefined, out: Out, again: Again): Promise<void> {
   const raw = await mustGet(sys, id, 'cancel');
   const w = { ...raw, workflowID: printable(raw.workflowID) };
   if (w.status === 'CANCELLED') return void out(`workflow ${w.workflowID} is already CANCELLED.`);
