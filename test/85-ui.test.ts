@@ -110,8 +110,8 @@ describe('npm run ui in headless Chromium', () => {
       expect(await page.locator('.vis-label').count()).toBe(2); // one lane per execution
       expect(await page.locator('.vis-label').nth(0).textContent()).toContain('run 1');
       expect(await page.locator('.vis-label').nth(1).textContent()).toMatch(/run 2.*executor .*pid \d+/s);
-      expect(await page.locator('.vis-item.gap').textContent()).toMatch(/run 1 died · [\d.]+ (ms|s) until run 2 took over/);
-      expect(await page.locator('.vis-item.replayed').textContent()).toContain('replayed 3 steps (#0–#2)');
+      expect(await page.locator('.vis-item.gap').textContent()).toMatch(/^run 1 died · [\d.]+ (ms|s) until run 2 took over/);
+      expect(await page.locator('.vis-item.vis-point.replayed').textContent()).toContain('replayed 3 steps (#0–#2)');
       expect(await page.locator('.vis-item.step.rerun').textContent()).toContain('ship ↻ ran again');
       expect(await page.locator('.vis-item.step.retried').textContent()).toContain('charge ×2');
       const reserve = page.locator('tr.step-row', { has: page.locator('td', { hasText: /^reserve$/ }) });
@@ -134,7 +134,7 @@ describe('npm run ui in headless Chromium', () => {
       await page.locator('a.wfid', { hasText: 'evil' }).click();
       await page.waitForSelector('#timeline .vis-item');
       expect(await page.locator('h1 .wfid').textContent()).toBe(printable(HOSTILE));
-      expect(await page.locator('#details').textContent()).toContain('<img src=x onerror="window.pwned=3">');
+      expect(await page.locator('#details').textContent()).toContain('"<img src=x onerror=\\"window.pwned=3\\">"'); // the output as stored (JSON), as text
       await expectNoInjection(page);
     } finally {
       expect(await stopUi(ui)).toBe(0);

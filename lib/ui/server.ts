@@ -50,6 +50,7 @@ export function createUiApp(o: UiOptions): Hono {
   }));
   app.use('/vendor/vis-timeline/*', serveStatic({ root: rel('node_modules/vis-timeline/standalone/umd'), rewriteRequestPath: (p) => p.replace(/^\/vendor\/vis-timeline/, '') }));
   app.use('/static/*', serveStatic({ root: rel('lib/ui/public'), rewriteRequestPath: (p) => p.replace(/^\/static/, '') }));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/', serveStatic({ path: rel('lib/ui/public/index.html') }));
 
   const needDb = () => {

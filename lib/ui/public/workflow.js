@@ -43,9 +43,11 @@ function itemsOf(d) {
       });
     }
   }
+  const cut = cuts(d);
   d.gaps.forEach((g, i) => items.push({
     id: `g${i}`, start: g.start, end: Math.max(g.end, g.start + 1), type: 'background', className: 'gap',
-    content: h('span', {}, `run ${g.after ?? '?'} died · ${g.took} until run ${g.before} took over`),
+    content: h('span', {}, `run ${g.after ?? '?'} died · ${g.took} until run ${g.before} took over`,
+      cut.some((c) => c.start >= g.start && c.end <= g.end) ? h('span', { className: 'muted' }, ' (the axis skips its middle)') : null),
   }));
   if (d.workflow.finished && d.lanes.length) {
     items.push({ id: 'end', group: d.lanes.at(-1).attempt, start: d.workflow.updatedAt, type: 'point', className: `end s-${d.workflow.status}`, content: h('span', {}, d.workflow.status) });
@@ -104,6 +106,18 @@ function details(d, info) {
   ].flat(Infinity).filter(Boolean);
 }
 
+/**
+ * The middle of each long crash gap, cut out of the time axis: a recovery that took 9 s after steps
+ * of 100 ms would leave the steps as slivers. The cut part is drawn as a break; the gap's label
+ * still says how long it was.
+ */
+function cuts(d) {
+  const span = Math.max(1, d.tEnd - d.t0);
+  const long = d.gaps.filter((g) => g.end - g.start > span * 0.25);
+  const busy = Math.max(1, span - long.reduce((n, g) => n + g.end - g.start, 0));
+  return long.map((g) => ({ start: new Date(g.start + busy * 0.3), end: new Date(g.end - busy * 0.3) })).filter((c) => c.end > c.start);
+}
+
 export async function renderWorkflow(key, info, main) {
   const d = await getJson(`/api/workflows/${encodeURIComponent(key)}`);
   const json = JSON.stringify(d);
@@ -115,7 +129,7 @@ export async function renderWorkflow(key, info, main) {
     main.replaceChildren(h('h1', {}, 'Workflow ', h('span', { className: 'wfid' }, d.workflow.id)), h('div', { id: 'summary' }), tl,
       h('p', { className: 'legend' }, ...Object.keys(KIND).map((k) => h('span', { className: `step ${k}` }, k)), h('span', { className: 'replayed' }, 'replayed'), h('span', { className: 'gap' }, 'process died: no run owned it')),
       h('div', { id: 'details' }));
-    shown = { key, json: null, timeline: new vis.Timeline(tl, [], [], { stack: false, orientation: 'top', margin: { item: 6 }, zoomMin: 5, groupOrder: 'id', tooltip: { followMouse: true } }), userZoomed: false };
+    shown = { key, json: null, timeline: new vis.Timeline(tl, [], [], { stack: true, orientation: 'top', margin: { item: 6 }, zoomMin: 5, groupOrder: 'id', tooltip: { followMouse: true } }), userZoomed: false };
     shown.timeline.on('rangechanged', (e) => { if (e.byUser) shown.userZoomed = true; });
   }
   const w = d.workflow;
@@ -124,7 +138,8 @@ export async function renderWorkflow(key, info, main) {
     dead ? h('span', { className: 'err' }, ` · its process (pid ${w.executor.pid}) is gone: the next start of the application recovers it`) : null));
   shown.timeline.setGroups(d.lanes.map((l) => ({ id: l.attempt, content: laneLabel(l, w) })));
   shown.timeline.setItems(itemsOf(d));
-  if (!shown.userZoomed) shown.timeline.setWindow(d.t0 - (d.tEnd - d.t0) * 0.02, d.tEnd + (d.tEnd - d.t0) * 0.06 + 100, { animation: false });
+  shown.timeline.setOptions({ hiddenDates: cuts(d) });
+  if (!shown.userZoomed) shown.timeline.setWindow(d.t0 - (d.tEnd - d.t0) * 0.02, d.tEnd + (d.tEnd - d.t0) * 0.12 + 100, { animation: false });
   main.querySelector('#details').replaceChildren(...details(d, info));
   shown.json = json;
 }
