@@ -91,14 +91,20 @@ describe('npm run ui in headless Chromium', () => {
     const first = await runScript('test/fixtures/ui-crash.ts', { ...base, MODE: 'start', WORKBOOK_P_CRASH_IN_SHIP: '1' }, { timeoutMs: 60_000 });
     expect(first.signal, first.stdout + first.stderr).toBe('SIGABRT');
     expect(first.stderr).toMatch(/FAILING at charge-fails/); // seed 3: charge fails once and is retried
-    await new Promise((r) => setTimeout(r, 700)); // the gap the page shows: no process owns the workflow
-    const second = await runScript('test/fixtures/ui-crash.ts', { ...base, MODE: 'recover' }, { timeoutMs: 60_000 });
-    expect(second.code, second.stdout + second.stderr).toBe(0);
     await insertHostile(choice, 'uidemo');
 
     const ui = await startUi(env, ['--app', 'uidemo']);
     try {
+      // Open while the workflow waits for its recovery: one lane, PENDING, its process gone.
       const page = await ctx.newPage();
+      await page.goto(`${ui.url}#/wf/order-1001`);
+      await expect.poll(() => page.locator('#summary').textContent()).toMatch(/PENDING.*1 execution .*its process \(pid \d+\) is gone/s);
+      expect(await page.locator('.vis-label').count()).toBe(1);
+      // The recovery runs while the page stays open: it follows without a reload.
+      const second = await runScript('test/fixtures/ui-crash.ts', { ...base, MODE: 'recover' }, { timeoutMs: 60_000 });
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      await expect.poll(() => page.locator('#summary').textContent(), { timeout: 10_000 }).toMatch(/SUCCESS.*2 executions · 1 crash gap/s);
+
       await page.goto(ui.url);
       await expect.poll(() => page.locator('main table').textContent()).toContain('order-1001');
       const row = page.locator('tr', { has: page.locator('a', { hasText: 'order-1001' }) });
@@ -106,6 +112,7 @@ describe('npm run ui in headless Chromium', () => {
       await expectNoInjection(page);
 
       await page.click('a:text("order-1001")');
+      await page.waitForSelector('.vis-item.vis-point.replayed');
       await page.waitForSelector('.vis-item.gap');
       expect(await page.locator('.vis-label').count()).toBe(2); // one lane per execution
       expect(await page.locator('.vis-label').nth(0).textContent()).toContain('run 1');

@@ -138,8 +138,11 @@ export async function renderWorkflow(key, info, main) {
     dead ? h('span', { className: 'err' }, ` · its process (pid ${w.executor.pid}) is gone: the next start of the application recovers it`) : null));
   shown.timeline.setGroups(d.lanes.map((l) => ({ id: l.attempt, content: laneLabel(l, w) })));
   shown.timeline.setItems(itemsOf(d));
-  shown.timeline.setOptions({ hiddenDates: cuts(d) });
-  if (!shown.userZoomed) shown.timeline.setWindow(d.t0 - (d.tEnd - d.t0) * 0.02, d.tEnd + (d.tEnd - d.t0) * 0.12 + 100, { animation: false });
+  const cut = cuts(d);
+  shown.timeline.setOptions({ hiddenDates: cut });
+  // The window: the workflow's time as drawn (without the cut parts), a little room left, more right for the last label.
+  const drawn = Math.max(50, d.tEnd - d.t0 - cut.reduce((n, c) => n + (c.end - c.start), 0));
+  if (!shown.userZoomed) shown.timeline.setWindow(d.t0 - drawn * 0.03, d.tEnd + drawn * 0.15, { animation: false });
   main.querySelector('#details').replaceChildren(...details(d, info));
   shown.json = json;
 }
