@@ -15,6 +15,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT, type DatabaseChoice } from '../lib/config.js';
 import { printable } from '../lib/printable.js';
+import { slotWorkflowID } from '../lib/schedules/cron.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, runScript, tempDir } from './helpers.js';
 
@@ -170,6 +171,13 @@ describe('npm run ui in headless Chromium', () => {
       const url = `postgres://${ROLE}:${encodeURIComponent(PASSWORD)}@${admin().host}/${DB}`;
       const choice: DatabaseChoice = { kind: 'postgres', url };
       await insertHostile(choice, 'uidemo', 'PENDING');
+      const slot = new Date(Date.UTC(2026, 0, 31, 12, 0, 0));
+      await withDatabase(choice, 'uidemo', 'ui-test', async (db) => {
+        await db.enqueueWorkflow({ workflowID: 'queued-1', name: 'evaluate', inputs: '[]', applicationID: 'uidemo', applicationVersion: '1', queueName: 'evals<q>', deduplicationID: null, priority: 0, now: Date.now() });
+        await db.putSchedule({ scheduleID: 's1', scheduleName: 'nightly', workflowName: 'evaluate', workflowClassName: null, schedule: '0 12 * * *', status: 'ACTIVE', context: '{}',
+          lastFiredAt: slot.toISOString(), automaticBackfill: false, cronTimezone: null, queueName: null, applicationName: 'uidemo' }, 'insert');
+        await db.insertWorkflow({ workflowID: slotWorkflowID('nightly', slot), name: 'evaluate', inputs: '[]', executorID: 'test-1-aaaaaa', applicationID: 'uidemo', applicationVersion: '1', parentWorkflowID: null, now: slot.getTime() + 1500 });
+      });
       const ui = await startUi({ DATABASE_URL: url, WORKBOOK_DB: 'pg' }, ['--allow-actions']);
       try {
         const page = await ctx.newPage();
@@ -177,10 +185,11 @@ describe('npm run ui in headless Chromium', () => {
         page.on('response', async (r) => seen.push(await r.text().catch(() => '')));
         await page.goto(ui.url);
         await expect.poll(() => page.locator('#db').textContent()).toContain(`${ROLE}:***@`);
-        for (const hash of ['#/queues', '#/schedules', '#/']) {
-          await page.goto(`${ui.url}${hash}`);
-          await page.waitForSelector('main h1');
-        }
+        await page.goto(`${ui.url}#/queues`);
+        await expect.poll(() => page.locator('main table').textContent()).toMatch(/^queue.*evals<q>1/s); // the queue, 1 waiting
+        await page.goto(`${ui.url}#/schedules`);
+        await expect.poll(() => page.locator('main section').textContent()).toMatch(/nightly.*0 12 \* \* \*.*1500 ms.*PENDING/s); // due, created 1.5 s late
+        await page.goto(ui.url);
         await page.locator('a.wfid', { hasText: 'evil' }).click();
         await page.waitForSelector('.actions button');
         await expectNoInjection(page);
