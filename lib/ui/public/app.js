@@ -93,8 +93,11 @@ async function tick(force) {
     if (typeof draw === 'function') {
       const nodes = draw();
       const text = hash + nodes.map((n) => (n ? n.textContent : '')).join('\n');
-      if (force || text !== last) main.replaceChildren(...nodes.flat().filter(Boolean));
-      last = text;
+      const typing = main.contains(document.activeElement) && /^(INPUT|SELECT)$/.test(document.activeElement.tagName);
+      if (force || (text !== last && !typing)) {
+        main.replaceChildren(...nodes.flat().filter(Boolean));
+        last = text;
+      }
     }
   } catch (e) {
     const live = document.getElementById('live');

@@ -10,7 +10,7 @@ const KIND = {
   failed: 'failed (every attempt)',
   rerun: 'ran again after a crash: the run before died without recording it',
 };
-let shown = { key: null, json: null, timeline: null, userZoomed: false };
+let shown = { key: null, json: null, timeline: null, userZoomed: false, said: null, gaps: 0 };
 
 function laneLabel(lane, wf) {
   const ex = lane.executorKey !== null && wf.executor ? wf.executor : null;
@@ -81,11 +81,13 @@ function details(d, info) {
       actions.append(h('button', { onclick: async () => {
         const out = await getJson(`/api/workflows/${encodeURIComponent(w.key)}/${a}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
           .then((r) => r.message, (e) => e.message);
+        shown.said = out; // kept across the redraws that follow
         actions.querySelector('.said')?.remove();
         actions.append(h('p', { className: 'said' }, out));
       } }, a));
     }
   }
+  if (shown.said) actions.append(h('p', { className: 'said' }, shown.said));
   return [
     h('table', { className: 'kv' },
       kv('status', status(w.status), w.damaged ? h('span', { className: 'err' }, ` damaged row: ${w.damaged}`) : null),
@@ -118,19 +120,27 @@ function cuts(d) {
   return long.map((g) => ({ start: new Date(g.start + busy * 0.3), end: new Date(g.end - busy * 0.3) })).filter((c) => c.end > c.start);
 }
 
+/** The workflow's time as drawn (without the cut parts), a little room left, more right for the last label. */
+function windowOf(d) {
+  const drawn = Math.max(50, d.tEnd - d.t0 - cuts(d).reduce((n, c) => n + (c.end - c.start), 0));
+  return { start: new Date(d.t0 - drawn * 0.03), end: new Date(d.tEnd + drawn * 0.15) };
+}
+
 export async function renderWorkflow(key, info, main) {
   const d = await getJson(`/api/workflows/${encodeURIComponent(key)}`);
   const json = JSON.stringify(d);
   if (shown.key === key && shown.json === json && main.querySelector('#timeline')) return;
-  const fresh = shown.key !== key || !main.querySelector('#timeline');
+  // A new crash gap draws the timeline anew: vis-timeline misplaces the window when hidden dates appear under it.
+  const fresh = shown.key !== key || !main.querySelector('#timeline') || shown.gaps !== d.gaps.length;
   if (fresh) {
     shown.timeline?.destroy();
     const tl = h('div', { id: 'timeline' });
     main.replaceChildren(h('h1', {}, 'Workflow ', h('span', { className: 'wfid' }, d.workflow.id)), h('div', { id: 'summary' }), tl,
       h('p', { className: 'legend' }, ...Object.keys(KIND).map((k) => h('span', { className: `step ${k}` }, k)), h('span', { className: 'replayed' }, 'replayed'), h('span', { className: 'gap' }, 'process died: no run owned it')),
       h('div', { id: 'details' }));
-    shown = { key, json: null, timeline: new vis.Timeline(tl, [], [], { stack: true, orientation: 'top', margin: { item: 6 }, zoomMin: 5, groupOrder: 'id', tooltip: { followMouse: true } }), userZoomed: false };
+    shown = { key, json: null, timeline: new vis.Timeline(tl, [], [], { stack: true, orientation: 'top', margin: { item: 6 }, zoomMin: 5, groupOrder: 'id', tooltip: { followMouse: true }, hiddenDates: cuts(d), ...windowOf(d) }), userZoomed: false, said: shown.key === key ? shown.said : null, gaps: 0 };
     shown.timeline.on('rangechanged', (e) => { if (e.byUser) shown.userZoomed = true; });
+    shown.gaps = d.gaps.length;
   }
   const w = d.workflow;
   const dead = !w.finished && w.executor?.alive === false;
@@ -138,11 +148,9 @@ export async function renderWorkflow(key, info, main) {
     dead ? h('span', { className: 'err' }, ` · its process (pid ${w.executor.pid}) is gone: the next start of the application recovers it`) : null));
   shown.timeline.setGroups(d.lanes.map((l) => ({ id: l.attempt, content: laneLabel(l, w) })));
   shown.timeline.setItems(itemsOf(d));
-  const cut = cuts(d);
-  shown.timeline.setOptions({ hiddenDates: cut });
-  // The window: the workflow's time as drawn (without the cut parts), a little room left, more right for the last label.
-  const drawn = Math.max(50, d.tEnd - d.t0 - cut.reduce((n, c) => n + (c.end - c.start), 0));
-  if (!shown.userZoomed) shown.timeline.setWindow(d.t0 - drawn * 0.03, d.tEnd + drawn * 0.15, { animation: false });
+  shown.timeline.setOptions({ hiddenDates: cuts(d) });
+  const win = windowOf(d);
+  if (!shown.userZoomed && !fresh) shown.timeline.setWindow(win.start, win.end, { animation: false });
   main.querySelector('#details').replaceChildren(...details(d, info));
   shown.json = json;
 }
