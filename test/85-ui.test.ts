@@ -176,6 +176,7 @@ describe('npm run ui in headless Chromium', () => {
         await db.enqueueWorkflow({ workflowID: 'queued-1', name: 'evaluate', inputs: '[]', applicationID: 'uidemo', applicationVersion: '1', queueName: 'evals<q>', deduplicationID: null, priority: 0, now: Date.now() });
         await db.putSchedule({ scheduleID: 's1', scheduleName: 'nightly', workflowName: 'evaluate', workflowClassName: null, schedule: '0 12 * * *', status: 'ACTIVE', context: '{}',
           lastFiredAt: slot.toISOString(), automaticBackfill: false, cronTimezone: null, queueName: null, applicationName: 'uidemo' }, 'insert');
+        await db.insertWorkflow({ workflowID: 'child-of-hostile', name: 'batch', inputs: '[]', executorID: 'test-1-aaaaaa', applicationID: 'uidemo', applicationVersion: '1', parentWorkflowID: HOSTILE, now: Date.now() });
         await db.insertWorkflow({ workflowID: slotWorkflowID('nightly', slot), name: 'evaluate', inputs: '[]', executorID: 'test-1-aaaaaa', applicationID: 'uidemo', applicationVersion: '1', parentWorkflowID: null, now: slot.getTime() + 1500 });
       });
       const ui = await startUi({ DATABASE_URL: url, WORKBOOK_DB: 'pg' }, ['--allow-actions']);
@@ -190,8 +191,14 @@ describe('npm run ui in headless Chromium', () => {
         await page.goto(`${ui.url}#/schedules`);
         await expect.poll(() => page.locator('main section').textContent()).toMatch(/nightly.*0 12 \* \* \*.*1500 ms.*PENDING/s); // due, created 1.5 s late
         await page.goto(ui.url);
+        // Newest first, the child folded under its parent (created after the queued one), and listed on the parent's page.
+        await expect.poll(() => page.locator('tr.child').textContent()).toContain('child-of-hostile');
+        expect(await page.locator('main tbody tr').allTextContents()).toEqual([
+          expect.stringContaining('queued-1'), expect.stringContaining('(1 children)'), expect.stringContaining('child-of-hostile'), expect.stringContaining('sched-nightly-'),
+        ]);
         await page.locator('a.wfid', { hasText: 'evil' }).click();
         await page.waitForSelector('.actions button');
+        expect(await page.locator('#details').textContent()).toMatch(/Children.*child-of-hostile/s);
         await expectNoInjection(page);
         for (const text of [await page.content(), ...seen, ui.output()]) {
           for (const piece of [PASSWORD, encodeURIComponent(PASSWORD), 'ueak', `Ui:${TAG}`]) expect(text).not.toContain(piece);

@@ -37,7 +37,7 @@ function errorText(text: string | null): string[] | null {
 function listed(w: WorkflowRow) {
   const p = printableRow(w);
   return {
-    key: w.workflowID, id: p.workflowID, name: p.name, status: w.status, applicationID: p.applicationID, applicationVersion: p.applicationVersion,
+    key: w.workflowID, id: p.workflowID, name: p.name, status: p.status, applicationID: p.applicationID, applicationVersion: p.applicationVersion,
     queue: p.queueName ?? null, createdAt: w.createdAt, updatedAt: w.updatedAt, recoveryAttempts: w.recoveryAttempts,
     took: isUnfinished(w.status) ? null : formatMs(w.updatedAt - w.createdAt), parentKey: w.parentWorkflowID, parent: p.parentWorkflowID,
     damaged: w.damaged ? printable(`${w.damaged.column}: ${w.damaged.problem}`) : null,
