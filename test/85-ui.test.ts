@@ -72,6 +72,9 @@ async function insertHostile(choice: DatabaseChoice, app: string, status: 'SUCCE
   });
 }
 
+/** expect.poll with room for a loaded machine (its default gives up after 1 s); the page asks the server every second. */
+const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
+
 /** Nothing the page holds came from markup in the data: no injected element ran or exists. */
 async function expectNoInjection(page: Page): Promise<void> {
   expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
@@ -99,15 +102,15 @@ describe('npm run ui in headless Chromium', () => {
       // Open while the workflow waits for its recovery: one lane, PENDING, its process gone.
       const page = await ctx.newPage();
       await page.goto(`${ui.url}#/wf/order-1001`);
-      await expect.poll(() => page.locator('#summary').textContent()).toMatch(/PENDING.*1 execution .*its process \(pid \d+\) is gone/s);
+      await poll(() => page.locator('#summary').textContent()).toMatch(/PENDING.*1 execution .*its process \(pid \d+\) is gone/s);
       expect(await page.locator('.vis-label').count()).toBe(1);
       // The recovery runs while the page stays open: it follows without a reload.
       const second = await runScript('test/fixtures/ui-crash.ts', { ...base, MODE: 'recover' }, { timeoutMs: 60_000 });
       expect(second.code, second.stdout + second.stderr).toBe(0);
-      await expect.poll(() => page.locator('#summary').textContent(), { timeout: 10_000 }).toMatch(/SUCCESS.*2 executions · 1 crash gap/s);
+      await poll(() => page.locator('#summary').textContent()).toMatch(/SUCCESS.*2 executions · 1 crash gap/s);
 
       await page.goto(ui.url);
-      await expect.poll(() => page.locator('main table').textContent()).toContain('order-1001');
+      await poll(() => page.locator('main table').textContent()).toContain('order-1001');
       const row = page.locator('tr', { has: page.locator('a', { hasText: 'order-1001' }) });
       expect(await row.textContent()).toMatch(/SUCCESS.*order-1001.*order.*2$/s); // status, id, name ... executions
       await expectNoInjection(page);
@@ -185,14 +188,14 @@ describe('npm run ui in headless Chromium', () => {
         const seen: string[] = [];
         page.on('response', async (r) => seen.push(await r.text().catch(() => '')));
         await page.goto(ui.url);
-        await expect.poll(() => page.locator('#db').textContent()).toContain(`${ROLE}:***@`);
+        await poll(() => page.locator('#db').textContent()).toContain(`${ROLE}:***@`);
         await page.goto(`${ui.url}#/queues`);
-        await expect.poll(() => page.locator('main table').textContent()).toMatch(/^queue.*evals<q>1/s); // the queue, 1 waiting
+        await poll(() => page.locator('main table').textContent()).toMatch(/^queue.*evals<q>1/s); // the queue, 1 waiting
         await page.goto(`${ui.url}#/schedules`);
-        await expect.poll(() => page.locator('main section').textContent()).toMatch(/nightly.*0 12 \* \* \*.*1500 ms.*PENDING/s); // due, created 1.5 s late
+        await poll(() => page.locator('main section').textContent()).toMatch(/nightly.*0 12 \* \* \*.*1500 ms.*PENDING/s); // due, created 1.5 s late
         await page.goto(ui.url);
         // Newest first, the child folded under its parent (created after the queued one), and listed on the parent's page.
-        await expect.poll(() => page.locator('tr.child').textContent()).toContain('child-of-hostile');
+        await poll(() => page.locator('tr.child').textContent()).toContain('child-of-hostile');
         expect(await page.locator('main tbody tr').allTextContents()).toEqual([
           expect.stringContaining('queued-1'), expect.stringContaining('(1 children)'), expect.stringContaining('child-of-hostile'), expect.stringContaining('sched-nightly-'),
         ]);
@@ -204,8 +207,8 @@ describe('npm run ui in headless Chromium', () => {
           for (const piece of [PASSWORD, encodeURIComponent(PASSWORD), 'ueak', `Ui:${TAG}`]) expect(text).not.toContain(piece);
         }
         await page.click('.actions button:text("cancel")');
-        await expect.poll(() => page.locator('.actions .said').textContent()).toContain('is CANCELLED');
-        await expect.poll(() => page.locator('#summary').textContent()).toContain('CANCELLED');
+        await poll(() => page.locator('.actions .said').textContent()).toContain('is CANCELLED');
+        await poll(() => page.locator('#summary').textContent()).toContain('CANCELLED');
         expect(await withDatabase(choice, 'uidemo', 'ui-test', async (db) => (await db.getWorkflow(HOSTILE))!.status)).toBe('CANCELLED');
       } finally {
         expect(await stopUi(ui)).toBe(0);
