@@ -6,6 +6,8 @@
 // moves, the mutant stops applying and the run fails loudly, so the table is kept up to date with
 // the code. `quick` mutants run in the test suite (test/95-mutants.test.ts): SQLite, a few seconds each.
 
+import { CAPABILITY_MUTANTS } from './capabilities.js';
+
 export interface Mutant {
   /** a short name, for --only */
   id: string;
@@ -220,4 +222,5 @@ export const MUTANTS: Mutant[] = [
     db: 'sqlite',
     quick: true,
   },
+  ...CAPABILITY_MUTANTS,
 ];
