@@ -76,7 +76,8 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
     file: 'lib/storage/sql.ts',
     find: 'WHERE message_uuid = (SELECT message_uuid FROM ${S}notifications WHERE destination_uuid = ? AND topic = ? AND consumed = FALSE',
     replace: 'WHERE message_uuid = (SELECT message_uuid FROM ${S}notifications WHERE destination_uuid = ? AND topic = ?',
-    tests: ['test/65-messages.test.ts'],
+    tests: ['test/97-capability-mutants.test.ts'],
+    testName: 'consumed once',
     db: 'sqlite',
   },
   {

@@ -4,25 +4,49 @@
 //     so a cap that forgot the executor's running workflows passed it). Both databases.
 //     Deduplication, through DBOSClient (nothing runs, so a broken refusal fails fast instead of
 //     leaving a gated workflow waiting): refused while the holder waits and while it runs.
+//     Messages: each consumed once (two recvs on one topic get two messages, not the first twice).
 //  2. Redaction on every output: each log line and each error message is masked by the logger and the
 //     error base class themselves (not only where a URL is known to pass), a password the process was
 //     told of included; and every wf command run against a password-bearing DATABASE_URL prints it
 //     masked, never the password (real processes).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, WorkbookError } from '../lib/errors.js';
-import { DBOSClient } from '../lib/index.js';
+import { DBOS, DBOSClient } from '../lib/index.js';
 import { log } from '../lib/log.js';
 import { MASK, rememberSecret } from '../lib/redact.js';
+import { deserialize } from '../lib/serialize.js';
 import { openDatabase, type OpenedDatabase } from '../lib/storage/open.js';
 import { closedPort, DATABASES, freshDatabase, runScript } from './helpers.js';
+
+// Two recvs on one topic, then a third that finds nothing within a moment.
+const receiver = DBOS.registerWorkflow(async function receiver() {
+  const got = [await DBOS.recv<string>('topic', 30), await DBOS.recv<string>('topic', 30)];
+  return [...got, await DBOS.recv<string>('topic', 0.3)];
+}, { name: 'receiver' });
 
 const opened: OpenedDatabase[] = [];
 afterEach(async () => {
   vi.restoreAllMocks();
+  await DBOS.shutdown();
   for (const o of opened.splice(0)) await o.db.close().then(o.release);
 });
 
 for (const kind of DATABASES) {
+  describe(`${kind}: messages`, () => {
+    it('each message is consumed once: two recvs get the two messages in the order sent, a third gets none', async () => {
+      const { choice } = await freshDatabase(kind);
+      DBOS.setConfig({ name: 'm97', database: choice, recoveryIntervalMs: 0 });
+      await DBOS.launch();
+      const h = await DBOS.startWorkflow(receiver, { workflowID: 'inbox-1' })();
+      await DBOS.send('inbox-1', 'first', 'topic');
+      await DBOS.send('inbox-1', 'second', 'topic');
+      expect(await h.getResult()).toEqual(['first', 'second', null]);
+      const S = DBOS.appDatabase.schemaPrefix;
+      const rows = await DBOS.appDatabase.query<{ message: string; consumed: unknown }>(`SELECT message, consumed FROM ${S}notifications ORDER BY created_at_epoch_ms, message_uuid`);
+      expect(rows.map((r) => [deserialize(r.message), r.consumed === true || Number(r.consumed) === 1])).toEqual([['first', true], ['second', true]]);
+    });
+  });
+
   describe(`${kind}: queue claims`, () => {
     it('workerConcurrency: an executor that claims again gets only its free slots; another executor the rest', async () => {
       const { choice } = await freshDatabase(kind);
