@@ -190,6 +190,7 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
     find: 'const at = e.heartbeatAt === undefined ? this.d.nowMsSql : \'?\';',
     replace: 'const at = e.heartbeatAt === undefined ? String(Date.now()) : \'?\';',
     tests: ['test/98-lease-clock.test.ts'],
+    testName: 'clock is 60 s behind',
     db: 'both',
   },
   {
@@ -204,12 +205,12 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
   },
   {
     id: 'lease-expiry',
-    claim: "an owner whose heartbeat is older than the lease is dead: the background recovery takes its workflows over",
+    claim: 'a live pid whose heartbeat is older than the lease (a paused process) is dead: the background recovery takes its workflows over',
     file: 'lib/state.ts',
     find: 'return ex.ageMs < state.leaseMs && ex.ageMs > -state.leaseMs;',
     replace: 'return ex.ageMs > -state.leaseMs;',
-    tests: ['test/18-recovery-and-leases.test.ts'],
-    testName: 'background pass',
+    tests: ['test/98-lease-clock.test.ts'],
+    testName: 'paused worker',
     db: 'sqlite',
   },
   {
