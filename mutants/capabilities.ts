@@ -167,8 +167,8 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
     file: 'lib/storage/postgres.ts',
     find: "readonly lockRowsClause = ' FOR SHARE';",
     replace: "readonly lockRowsClause = '';",
-    tests: ['test/16-transactions.test.ts'],
-    testName: 'before COMMIT',
+    tests: ['test/97-capability-mutants.test.ts'],
+    testName: 'until COMMIT',
     db: 'postgres',
   },
   // ---- Leases and recovery (promise 6) ----
@@ -277,11 +277,12 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
     db: 'sqlite',
   },
   {
-    id: 'transient-pg-terminated',
-    claim: "PostgreSQL: a connection the server terminated (SQLSTATE 57P01) is a transient fault, retried",
+    id: 'transient-pg',
+    claim: "PostgreSQL: a connection the server terminated is a transient fault (its SQLSTATE or pg's message), retried",
     file: 'lib/storage/transient.ts',
-    find: 'const PG_TRANSIENT = /^(08|57P0|53|40001|40P01|55P03|58030)/;',
-    replace: 'const PG_TRANSIENT = /^(08|53|40001|40P01|55P03|58030)/;',
+    find: 'if (code && (PG_TRANSIENT.test(code) || NET_TRANSIENT.has(code) || SQLITE_TRANSIENT.test(code))) return true;',
+    // Both PostgreSQL checks (the SQLSTATE and pg's message) gone: either alone still catches a terminated connection.
+    replace: 'if (code && (NET_TRANSIENT.has(code) || SQLITE_TRANSIENT.test(code))) return true; if (code !== \'\' || code === \'\') return false;',
     tests: ['test/16-transient-faults.test.ts'],
     testName: 'after every step',
     db: 'postgres',

@@ -5,13 +5,17 @@
 //     Deduplication, through DBOSClient (nothing runs, so a broken refusal fails fast instead of
 //     leaving a gated workflow waiting): refused while the holder waits and while it runs.
 //     Messages: each consumed once (two recvs on one topic get two messages, not the first twice).
+//     PostgreSQL: a transaction step's fence holds the workflow row until COMMIT (FOR SHARE): another
+//     process's claim between the recorded outcome and COMMIT waits (here: times out), never slips in.
 //  2. Redaction on every output: each log line and each error message is masked by the logger and the
 //     error base class themselves (not only where a URL is known to pass), a password the process was
 //     told of included; and every wf command run against a password-bearing DATABASE_URL prints it
 //     masked, never the password (real processes).
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PROJECT_ROOT } from '../lib/config.js';
 import { ConfigError, WorkbookError } from '../lib/errors.js';
-import { DBOS, DBOSClient } from '../lib/index.js';
+import { DBOS, DBOSClient, hooks } from '../lib/index.js';
 import { log } from '../lib/log.js';
 import { MASK, rememberSecret } from '../lib/redact.js';
 import { deserialize } from '../lib/serialize.js';
@@ -23,6 +27,20 @@ const receiver = DBOS.registerWorkflow(async function receiver() {
   const got = [await DBOS.recv<string>('topic', 30), await DBOS.recv<string>('topic', 30)];
   return [...got, await DBOS.recv<string>('topic', 0.3)];
 }, { name: 'receiver' });
+
+const inserter = DBOS.registerWorkflow(async function inserter() {
+  return DBOS.runTransaction(async (tx) => (await tx.query('INSERT INTO items97 (i) VALUES (?)', [1]), 'committed'), { name: 'insert97' });
+}, { name: 'inserter' });
+
+/** A claim of the workflow's row (argv: url, workflow id) that gives up after 1 s of waiting for a lock. */
+const CLAIM_FROM_ANOTHER_PROCESS = `
+const pg = require('pg');
+const c = new pg.Client({ connectionString: process.argv[1] });
+c.connect()
+  .then(() => c.query("SET lock_timeout = '1s'"))
+  .then(() => c.query("UPDATE dbos.workflow_status SET executor_id = 'another', recovery_attempts = recovery_attempts + 1 WHERE workflow_uuid = $1 AND status = 'PENDING'", [process.argv[2]]))
+  .then((r) => console.log('CLAIMED ' + r.rowCount), (e) => console.log('BLOCKED ' + e.code))
+  .finally(() => c.end());`;
 
 const opened: OpenedDatabase[] = [];
 afterEach(async () => {
@@ -91,6 +109,32 @@ for (const kind of DATABASES) {
     });
   });
 }
+
+describe.skipIf(!DATABASES.includes('postgres'))('PostgreSQL: the transaction fence holds the row until COMMIT', () => {
+  it('a takeover tried between the recorded outcome and COMMIT waits for the COMMIT (here it gives up after 1 s of waiting); the outcome commits once', async () => {
+    const { choice } = await freshDatabase('postgres');
+    const url = (choice as { url: string }).url;
+    DBOS.setConfig({ name: 'tx97', database: choice, recoveryIntervalMs: 0 });
+    await DBOS.launch();
+    await DBOS.appDatabase.exec('CREATE TABLE IF NOT EXISTS items97 (i INTEGER NOT NULL)');
+    // Another process claims the workflow while this one is inside the transaction, after the fence
+    // and the outcome, before COMMIT (the hook is synchronous: this process waits for the other).
+    const claims: string[] = [];
+    hooks.beforeRecord = (workflowID, _fid, name) => {
+      if (name !== 'insert97') return;
+      claims.push(execFileSync(process.execPath, ['-e', CLAIM_FROM_ANOTHER_PROCESS, url, workflowID], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000 }).trim());
+    };
+    try {
+      const h = await DBOS.startWorkflow(inserter, { workflowID: 'tx-lock-1' })();
+      expect(await h.getResult()).toBe('committed');
+    } finally {
+      hooks.beforeRecord = undefined;
+    }
+    expect(claims).toEqual(['BLOCKED 55P03']); // the row was held: the claim could not slip in before COMMIT
+    expect(await DBOS.getWorkflowStatus('tx-lock-1')).toMatchObject({ status: 'SUCCESS', recoveryAttempts: 1 });
+    expect(Number((await DBOS.appDatabase.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM items97'))[0].n)).toBe(1);
+  }, 60_000);
+});
 
 describe('redaction on every output', () => {
   it('every log line and every error message is masked by the logger and the error class themselves', () => {
