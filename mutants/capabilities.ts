@@ -254,7 +254,6 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
     tests: ['test/97-capability-mutants.test.ts'],
     testName: 'masked by the logger',
     db: 'sqlite',
-    quick: true,
   },
   {
     id: 'redact-remembered',
