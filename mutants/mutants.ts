@@ -5,6 +5,10 @@
 // `find` is one short line of the code as it is now, found exactly once in `file`: when the code
 // moves, the mutant stops applying and the run fails loudly, so the table is kept up to date with
 // the code. `quick` mutants run in the test suite (test/95-mutants.test.ts): SQLite, a few seconds each.
+// The mutants of the capabilities that landed later (queues, messages, sleep, schedules, transaction
+// steps, leases, redaction, transient faults, damaged rows) are in capabilities.ts, at the end of the list.
+
+import { CAPABILITY_MUTANTS } from './capabilities.js';
 
 export interface Mutant {
   /** a short name, for --only */
@@ -220,4 +224,5 @@ export const MUTANTS: Mutant[] = [
     db: 'sqlite',
     quick: true,
   },
+  ...CAPABILITY_MUTANTS,
 ];

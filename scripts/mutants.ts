@@ -2,7 +2,7 @@
  * npm run mutants: break each central claim on purpose and see the tests catch it
  * ================================================================================
  *
- *   npm run mutants                      every mutant in mutants/mutants.ts (~10-15 min on 2 cores)
+ *   npm run mutants                      every mutant in mutants/mutants.ts and capabilities.ts
  *   npm run mutants -- --quick           the quick subset (SQLite, ~1-2 min): what `npm test` runs
  *   npm run mutants -- --only fence-owner,claim-result
  *   npm run mutants -- --check           only that every mutant still applies (no tests run)

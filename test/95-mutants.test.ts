@@ -29,11 +29,11 @@ describe('mutants', () => {
 
   it('the quick subset: every mutant killed', async () => {
     const quick = MUTANTS.filter((m) => m.quick);
-    const r = await runScript('scripts/mutants.ts', {}, { args: ['--quick'], timeoutMs: 540_000 });
+    const r = await runScript('scripts/mutants.ts', {}, { args: ['--quick'], timeoutMs: 840_000 });
     const s = marked<Summary>(r, 'MUTANTS');
     expect(s.outcomes.map((o) => o.id)).toEqual(quick.map((m) => m.id));
     expect(s.outcomes.filter((o) => o.verdict !== 'killed'), r.stdout).toEqual([]);
     expect(s.killed).toBe(quick.length);
     expect(r.code).toBe(0);
-  }, 600_000);
+  }, 900_000);
 });
