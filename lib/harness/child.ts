@@ -17,6 +17,7 @@ import { state } from '../state.js';
 import { isTransactionRecordHook } from '../transactions/index.js';
 import { withDatabase } from '../storage/open.js';
 import { openAppClient, type AppClient } from './app-database.js';
+import { firstUnsupported } from './dbos-shim.js';
 import type { HarnessDb } from './databases.js';
 import type { SystemDatabase } from '../storage/types.js';
 import { ENV, type CheckContext, type ChildEvent, type CrashWhen, type Outcome, type RecordedState } from './protocol.js';
@@ -187,6 +188,9 @@ async function main(): Promise<void> {
     await DBOS.startWorkflow(workflow, { workflowID })(...args);
   }
   const { outcome, result } = await outcomeOf(workflowID);
+  // A DBOS call the engine lacks fails the workflow: that is the user's input, not a reference to compare against.
+  const unsupported = firstUnsupported();
+  if (unsupported) throw new BadInput(unsupported);
   send({ event: 'outcome', outcome });
   send(await runCheck(mod, { db: DBOS.appDatabase, app: appClient, workflowID, args, result, status: outcome.status }));
   send({ event: 'recorded', state: await readState(state.db!) });
@@ -203,3 +207,5 @@ try {
   await DBOS.shutdown().catch(() => undefined);
   await closeApp().catch(() => undefined);
 }
+// The application's own clients (a pg Pool's idle connections) must not keep this process alive.
+process.exit();

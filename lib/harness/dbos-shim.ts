@@ -11,6 +11,13 @@ import * as errors from '../errors.js';
 import { log } from '../log.js';
 import { WORKFLOW_STATUSES } from '../storage/types.js';
 
+let unsupportedSeen: string | undefined;
+
+/** The message of the first unsupported DBOS call in this process (caught by the user's code or not). */
+export function firstUnsupported(): string | undefined {
+  return unsupportedSeen;
+}
+
 /** Thrown when the user's code reaches a part of DBOS's API that the harness's engine does not have. */
 export class HarnessUnsupportedError extends errors.WorkbookError {
   constructor(what: string) {
@@ -19,6 +26,7 @@ export class HarnessUnsupportedError extends errors.WorkbookError {
       'startWorkflow, registerQueue, setEvent/getEvent, send/recv, sleep, workflowID, stepStatus, getWorkflowStatus and listWorkflows, not this. ' +
       'Crash-test a workflow that does without it, or test it on DBOS Transact itself.');
     this.name = 'HarnessUnsupportedError';
+    unsupportedSeen ??= this.message;
   }
 }
 

@@ -8,7 +8,8 @@ export function initialize(data) {
 }
 
 export async function resolve(specifier, context, nextResolve) {
-  if (specifier === SDK) return { url: shim, shortCircuit: true };
+  // Through the next resolver (tsx's), which marks the TypeScript file for its loader.
+  if (specifier === SDK) return nextResolve(shim, context);
   if (specifier.startsWith(`${SDK}/`)) {
     throw new Error(`import "${specifier}" is not supported by the durable-workbook crash-test harness: ` +
       `it stands in for "${SDK}" itself (DBOS.registerWorkflow, registerStep, runStep, queues, events, messages, sleep), not for its subpaths.`);
