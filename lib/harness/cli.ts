@@ -52,7 +52,7 @@ export async function crashTestCli(argv: string[], command: string): Promise<nev
   const list = (s: string | undefined) => s?.split(',').map((x) => x.trim()).filter(Boolean);
   try {
     await crashTest(modulePath, workflowName, args, {
-      db: o.db, check: o.check, setup: o.setup, appEnv: o['app-env'], tables: list(o.tables), points: o.point,
+      command, db: o.db, check: o.check, setup: o.setup, appEnv: o['app-env'], tables: list(o.tables), points: o.point,
       when: list(o.when) as ('after' | 'before')[] | undefined, concurrency: o.jobs === undefined ? undefined : Number(o.jobs), keepDatabases: o.keep,
     });
   } catch (err) {

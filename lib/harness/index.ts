@@ -45,6 +45,8 @@ export interface CrashTestOptions {
   setup?: string;
   /** the environment variable the application reads its database from (default DATABASE_URL) */
   appEnv?: string;
+  /** how a failure's replay line starts (default "npx durable-workbook crash-test"; here: "npm run crash-test --") */
+  command?: string;
   /** only these crash points, e.g. ['1:before'] or ['chargeCard'] (function id or step name, optionally :after or :before) */
   points?: string[];
   /** tables whose row counts must equal the reference run's after every recovery (default none) */
@@ -134,7 +136,7 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
     const all: CrashPoint[] = Object.entries(ref.recorded).flatMap(([workflowID, w]) =>
       w.ops.flatMap((o) => whens.map((when) => ({ workflowID, functionID: o.functionID, name: o.name, when }))));
     const points = selectPoints(all, options.points, base.workflowID);
-    const replay = (p: CrashPoint) => replayCommand({ modulePath, workflowName, args, db: kind, appEnv, point: p, topID: base.workflowID });
+    const replay = (p: CrashPoint) => replayCommand({ ...base, command: options.command ?? 'npx durable-workbook crash-test', modulePath, workflowName, args, db: kind, appEnv, point: p, topID: base.workflowID });
     const results = new Map<CrashPoint, CrashPointReport>();
     await pool(points, concurrency, async (p) => {
       const label = pointLabel(p, base.workflowID, Object.keys(ref.recorded));

@@ -46,12 +46,18 @@ export function describePoint(p: Pick<CrashPointReport, 'when' | 'functionID' | 
 const quote = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
 /** `npx durable-workbook crash-test src/checkout.ts checkout --db pg --point 1:before --keep` */
-export function replayCommand(o: { modulePath: string; workflowName: string; args?: unknown[]; db: string; appEnv: string; point: { workflowID: string; functionID: number; when: string }; topID: string }): string {
-  const parts = ['npx durable-workbook crash-test', quote(o.modulePath)];
+export function replayCommand(o: {
+  command: string; modulePath: string; workflowName: string; args?: unknown[]; db: string; appEnv: string;
+  setup: string; check: string; tables: string[]; point: { workflowID: string; functionID: number; when: string }; topID: string;
+}): string {
+  const parts = [o.command, quote(o.modulePath)];
   if (o.workflowName) parts.push(quote(o.workflowName));
   if (o.args !== undefined) parts.push('--args', quote(JSON.stringify(o.args)));
   if (o.db !== 'sqlite') parts.push('--db', o.db);
   if (o.appEnv !== 'DATABASE_URL') parts.push('--app-env', o.appEnv);
+  if (o.setup) parts.push('--setup', quote(o.setup));
+  if (o.check) parts.push('--check', quote(o.check));
+  if (o.tables.length) parts.push('--tables', quote(o.tables.join(',')));
   const wf = o.point.workflowID === o.topID ? '' : `${o.point.workflowID}#`;
   parts.push('--point', quote(`${wf}${o.point.functionID}:${o.point.when}`), '--keep');
   return parts.join(' ');
