@@ -16,6 +16,9 @@ import { deserializeError } from '../serialize.js';
 import { state } from '../state.js';
 import { isTransactionRecordHook } from '../transactions/index.js';
 import { withDatabase } from '../storage/open.js';
+import { openAppClient, type AppClient } from './app-database.js';
+import { firstUnsupported } from './dbos-shim.js';
+import type { HarnessDb } from './databases.js';
 import type { SystemDatabase } from '../storage/types.js';
 import { ENV, type CheckContext, type ChildEvent, type CrashWhen, type Outcome, type RecordedState } from './protocol.js';
 
@@ -50,7 +53,7 @@ function findWorkflow(mod: Module, path: string, exportName: string) {
   const registered = [...state.workflows.keys()];
   const hint = registered.length
     ? `Workflow exports of ${path}: ${workflows.join(', ') || 'none'}.`
-    : `No workflow is registered at all: does ${path} call DBOS.registerWorkflow, with DBOS imported from this workbook's lib/index.js, as an ES module (a .ts file under "type": "module", or .mts)?`;
+    : `No workflow is registered at all: does ${path} call DBOS.registerWorkflow, with DBOS imported from '@dbos-inc/dbos-sdk' (or this workbook's lib/index.js), as an ES module (a .ts file under "type": "module", or .mts)?`;
   if (exportName) {
     const v = mod[exportName];
     if (v === undefined) throw new BadInput(`${path} has no export named "${exportName}". ${hint}`);
@@ -147,6 +150,19 @@ function installHooks(): void {
   else hooks.beforeRecord = die;
 }
 
+/** The module's setup (default: its export "setup", when it has one), on the fresh application database. */
+async function runSetup(mod: Module, app: AppClient): Promise<void> {
+  const name = env(ENV.setup) || 'setup';
+  const setup = mod[name];
+  if (setup === undefined && !env(ENV.setup)) return;
+  if (typeof setup !== 'function') throw new BadInput(`the module has no function export named "${name}" to use as the setup (--setup).`);
+  try {
+    await setup({ app });
+  } catch (err) {
+    throw new BadInput(`the setup export "${name}" failed on a fresh database (${app.kind}): ${(err as Error).message}. It must create the application's tables from nothing.`);
+  }
+}
+
 async function main(): Promise<void> {
   const path = env(ENV.module);
   const mod = await importModule(path);
@@ -155,6 +171,8 @@ async function main(): Promise<void> {
   const app = env(ENV.app) || 'crashtest';
   const workflowID = env(ENV.workflowID) || 'crash-test';
   DBOS.setConfig({ name: app });
+  const appClient = await openAppClient((env(ENV.appKind) || 'sqlite') as HarnessDb, env(ENV.appUrl));
+  closeApp = () => appClient.close();
   if (env(ENV.mode) === 'recover') {
     // Read the dead process's records before anything can run again: these steps must not re-run.
     await withDatabase(databaseFromEnv(app), app, `workbook-harness-${process.pid}`, async (db) => {
@@ -164,16 +182,21 @@ async function main(): Promise<void> {
     await DBOS.launch();
     await Promise.allSettled(DBOS.lastRecovery().recovered.map((h) => h.getResult()));
   } else {
+    await runSetup(mod, appClient);
     installHooks();
     await DBOS.launch();
     await DBOS.startWorkflow(workflow, { workflowID })(...args);
   }
   const { outcome, result } = await outcomeOf(workflowID);
+  // A DBOS call the engine lacks fails the workflow: that is the user's input, not a reference to compare against.
+  const unsupported = firstUnsupported();
+  if (unsupported) throw new BadInput(unsupported);
   send({ event: 'outcome', outcome });
-  send(await runCheck(mod, { db: DBOS.appDatabase, workflowID, args, result, status: outcome.status }));
+  send(await runCheck(mod, { db: DBOS.appDatabase, app: appClient, workflowID, args, result, status: outcome.status }));
   send({ event: 'recorded', state: await readState(state.db!) });
 }
 
+let closeApp = async (): Promise<void> => {};
 try {
   await main();
 } catch (err) {
@@ -182,4 +205,7 @@ try {
   process.exitCode = err instanceof BadInput ? 2 : 1;
 } finally {
   await DBOS.shutdown().catch(() => undefined);
+  await closeApp().catch(() => undefined);
 }
+// The application's own clients (a pg Pool's idle connections) must not keep this process alive.
+process.exit();

@@ -19,6 +19,8 @@ export interface DatabasePlan {
   kind: HarnessDb;
   /** the environment that points a child at the fresh database named `label` */
   fresh(label: string): Promise<Record<string, string | undefined>>;
+  /** the database of the run `label`, by name: a SQLite file or a PostgreSQL database */
+  locate(label: string): string;
   /** where the kept databases are, in words (passwords masked) */
   where(): string;
   /** removes every database made here (keep: leave them for a look) */
@@ -38,7 +40,8 @@ function sqlitePlan(): DatabasePlan {
     kind: 'sqlite',
     // DATABASE_URL is unset for the child: a URL in the user's shell must not win over the file.
     fresh: async (label) => ({ WORKBOOK_DB: 'sqlite', WORKBOOK_SQLITE_FILE: join(dir, `${label}.db`), WORKBOOK_DATA_DIR: dir, DATABASE_URL: undefined }),
-    where: () => `SQLite files in ${dir}`,
+    locate: (label) => join(dir, `${label}.db`),
+    where: () => `SQLite files in ${dir} (<crash point>.db the engine's, <crash point>-app.db the application's)`,
     cleanup: async (keep) => {
       if (!keep) rmSync(dir, { recursive: true, force: true });
     },
@@ -52,10 +55,11 @@ async function pgPlan(env: NodeJS.ProcessEnv): Promise<DatabasePlan> {
   const prefix = `crashtest_${randomBytes(4).toString('hex')}`;
   const made: string[] = [];
   const session = `workbook-harness-${process.pid}`;
+  const dbName = (label: string) => `${prefix}_${label}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
   return {
     kind: 'pg',
     fresh: async (label) => {
-      const name = `${prefix}_${label}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+      const name = dbName(label);
       let url: string;
       try {
         url = await ensureDatabase(adminUrl, name);
@@ -66,6 +70,7 @@ async function pgPlan(env: NodeJS.ProcessEnv): Promise<DatabasePlan> {
       made.push(name);
       return { WORKBOOK_DB: 'pg', DATABASE_URL: url };
     },
+    locate: (label) => `PostgreSQL database ${dbName(label)}`,
     where: () => `PostgreSQL databases ${prefix}_* on ${given ? redactUrl(adminUrl) : `the embedded server in ${embeddedDir} (WORKBOOK_DB=pg)`}`,
     cleanup: async (keep) => {
       if (!keep) await dropDatabases(adminUrl, made);

@@ -1,7 +1,12 @@
 // The crash-test harness: does *your* workflow survive a crash at every step?
 //
-//   import { crashTest } from 'durable-workbook/lib/harness/index.js';   // or a relative path
+//   import { crashTest } from 'durable-workbook/harness';   // in this repository: lib/harness/index.js
 //   await crashTest('src/order.ts', 'order', ['order-1', 2], { db: 'sqlite' });
+//
+// The module may be written against DBOS Transact: inside the harness's children,
+// '@dbos-inc/dbos-sdk' is this engine (dbos-shim.ts). Its own database comes fresh in every run
+// through DATABASE_URL (or the variable named by appEnv), made ready by its `setup` export
+// (app-database.ts).
 //
 // 1. Runs the workflow once without a crash, in a child process, on a fresh database: the reference.
 // 2. For every function id k that run recorded (in every workflow it started), twice: a child that
@@ -17,13 +22,17 @@
 // `crashTestArgs` (the arguments when none are given).
 import { resolve } from 'node:path';
 import { ConfigError, WorkbookError } from '../errors.js';
+import { appLocation, checkEnvName, DEFAULT_APP_ENV } from './app-database.js';
 import { databasePlan, parseDb, type HarnessDb } from './databases.js';
-import { CrashTestError, formatPoint, formatReport, type CrashPointReport, type CrashTestReport } from './report.js';
+import { selectPoints } from './points.js';
+import { CrashTestError, formatPoint, formatReport, replayCommand, type CrashPointReport, type CrashTestReport } from './report.js';
 import { eventOf, howItEnded, runChild, tail, type ChildJob } from './spawn.js';
 import { judge, type CrashPoint, type Reference } from './verdict.js';
-import type { CrashWhen } from './protocol.js';
+import { ENV, type CrashWhen } from './protocol.js';
 
-export type { Check, CheckContext, CrashWhen } from './protocol.js';
+export type { Check, CheckContext, CrashWhen, Setup, SetupContext } from './protocol.js';
+export type { AppClient } from './app-database.js';
+export { HarnessUnsupportedError } from './dbos-shim.js';
 export { CrashTestError, type CrashPointReport, type CrashTestReport } from './report.js';
 export { runChild, type ChildJob, type ChildRun } from './spawn.js';
 
@@ -32,6 +41,14 @@ export interface CrashTestOptions {
   db?: HarnessDb | string;
   /** the export of the module used as the check (default "check", when the module has one) */
   check?: string;
+  /** the export of the module that creates the application's tables on a fresh database (default "setup", when the module has one) */
+  setup?: string;
+  /** the environment variable the application reads its database from (default DATABASE_URL) */
+  appEnv?: string;
+  /** how a failure's replay line starts (default "npx durable-workbook crash-test"; here: "npm run crash-test --") */
+  command?: string;
+  /** only these crash points, e.g. ['1:before'] or ['chargeCard'] (function id or step name, optionally :after or :before) */
+  points?: string[];
   /** tables whose row counts must equal the reference run's after every recovery (default none) */
   tables?: string[];
   /** crash right after the outcome is recorded, right before, or both (default both) */
@@ -52,6 +69,12 @@ export interface CrashTestOptions {
   throwOnFailure?: boolean;
   /** the environment for the database choice (default process.env): DATABASE_URL, WORKBOOK_DATA_DIR */
   env?: NodeJS.ProcessEnv;
+}
+
+/** A crash point's database, named by it: step1-chargeCard-before (other workflows than the top one: wf2-step0-...). */
+function pointLabel(p: CrashPoint, topID: string, workflowIDs: string[]): string {
+  const wf = p.workflowID === topID ? '' : `wf${workflowIDs.indexOf(p.workflowID)}-`;
+  return `${wf}step${p.functionID}-${p.name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 24)}-${p.when}`;
 }
 
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -75,13 +98,20 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency ${options.concurrency} (--jobs) is not a whole number >= 1.`);
   const path = resolve(modulePath);
+  const appEnv = checkEnvName(options.appEnv ?? DEFAULT_APP_ENV);
   const plan = await databasePlan(kind, options.env ?? process.env);
   const base = {
     modulePath: path, exportName: workflowName, argsJson: args === undefined ? '' : JSON.stringify(args),
     app: options.app ?? 'crashtest', workflowID: options.workflowID ?? 'crash-test', check: options.check ?? '',
-    tables: options.tables ?? [], timeoutMs: options.timeoutMs ?? 60_000,
+    tables: options.tables ?? [], timeoutMs: options.timeoutMs ?? 60_000, setup: options.setup ?? '',
   };
-  const job = async (label: string, extra: Partial<ChildJob>) => runChild({ ...base, mode: 'run', env: await plan.fresh(label), ...extra });
+  /** The engine's fresh database and the application's, in the variable the application reads. */
+  const fresh = async (label: string) => {
+    const env = await plan.fresh(label);
+    const at = appLocation(kind, env);
+    return { ...env, [appEnv]: at, [ENV.appKind]: kind, [ENV.appUrl]: at };
+  };
+  const job = async (label: string, extra: Partial<ChildJob>) => runChild({ ...base, mode: 'run', env: await fresh(label), ...extra });
   let report: CrashTestReport | undefined;
   try {
     // Step 1: the reference run.
@@ -103,16 +133,18 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
       `${Object.values(ref.recorded).reduce((n, w) => n + w.ops.length, 0)} recorded outcomes`);
 
     // Step 2: every crash point, after and before its recording.
-    const points: CrashPoint[] = Object.entries(ref.recorded).flatMap(([workflowID, w]) =>
+    const all: CrashPoint[] = Object.entries(ref.recorded).flatMap(([workflowID, w]) =>
       w.ops.flatMap((o) => whens.map((when) => ({ workflowID, functionID: o.functionID, name: o.name, when }))));
+    const points = selectPoints(all, options.points, base.workflowID);
+    const replay = (p: CrashPoint) => replayCommand({ ...base, command: options.command ?? 'npx durable-workbook crash-test', modulePath, workflowName, args, db: kind, appEnv, point: p, topID: base.workflowID });
     const results = new Map<CrashPoint, CrashPointReport>();
     await pool(points, concurrency, async (p) => {
-      const label = `${points.indexOf(p)}_${p.when}`;
-      const env = await plan.fresh(label);
+      const label = pointLabel(p, base.workflowID, Object.keys(ref.recorded));
+      const env = await fresh(label);
       const crashed = await runChild({ ...base, mode: 'run', env, crash: p });
       const recovered = eventOf(crashed, 'crashing') ? await runChild({ ...base, mode: 'recover', env }) : undefined;
       const v = judge(ref, base.workflowID, p, crashed, recovered);
-      const r: CrashPointReport = { ...p, ok: v.problems.length === 0, problems: v.problems, ranTwice: v.ranTwice, replayed: v.replayed, database: label };
+      const r: CrashPointReport = { ...p, ok: v.problems.length === 0, problems: v.problems, ranTwice: v.ranTwice, replayed: v.replayed, database: plan.locate(label), replay: replay(p) };
       if (eventOf(crashed, 'crashing')?.transaction) r.transaction = true;
       results.set(p, r);
       log(formatPoint(r));

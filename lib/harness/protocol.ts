@@ -3,6 +3,7 @@
 // descriptor 3, written synchronously, so that every event before a process.abort() arrives.
 // The user's workflow keeps stdout and stderr to itself.
 import type { AppDatabase } from '../storage/types.js';
+import type { AppClient } from './app-database.js';
 
 /** Environment variables the parent sets for a child (lib/harness/child.ts). */
 export const ENV = {
@@ -17,6 +18,10 @@ export const ENV = {
   crashWhen: 'WORKBOOK_HARNESS_CRASH_WHEN',
   check: 'WORKBOOK_HARNESS_CHECK',
   tables: 'WORKBOOK_HARNESS_TABLES',
+  setup: 'WORKBOOK_HARNESS_SETUP',
+  /** the application database's kind (sqlite or pg) and location, also in the user's own variable */
+  appKind: 'WORKBOOK_HARNESS_APP_KIND',
+  appUrl: 'WORKBOOK_HARNESS_APP_URL',
 } as const;
 
 /**
@@ -72,6 +77,8 @@ export type ChildEvent =
 export interface CheckContext {
   /** the application's tables, in the same database as the engine's (DBOS.appDatabase) */
   db: AppDatabase;
+  /** the application's own database, the one its variable (DATABASE_URL) names in this run */
+  app: AppClient;
   workflowID: string;
   /** the arguments the workflow was started with */
   args: unknown[];
@@ -80,6 +87,14 @@ export interface CheckContext {
   /** the workflow's final status: SUCCESS or ERROR */
   status: string;
 }
+
+/** What the module's `setup` export receives before the workflow's first run, on a fresh database. */
+export interface SetupContext {
+  /** the application's own database (empty): create its tables here, or with your own client */
+  app: AppClient;
+}
+
+export type Setup = (ctx: SetupContext) => void | Promise<void>;
 
 export type Check = (ctx: CheckContext) => void | string | string[] | Promise<void | string | string[]>;
 

