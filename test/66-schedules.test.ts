@@ -63,7 +63,7 @@ for (const kind of DATABASES) {
       const id = slotWorkflowID('attach', slot);
       await withDatabase(choice, 'sched2', 't66-setup', async (db) => {
         await db.upsertExecutor({ executorID: 'other-scheduler', hostname: hostname(), pid: process.ppid });
-        await db.insertWorkflow({ workflowID: id, name: 'tickHere', inputs: serialize([slot, null, slot]), executorID: 'other-scheduler',
+        await db.insertWorkflow({ workflowID: id, name: 'tickHere', inputs: serialize([slot, null, slot], 'the inputs'), executorID: 'other-scheduler',
           applicationID: 'sched2', applicationVersion: '1', parentWorkflowID: null, now: Date.now() });
       });
       DBOS.setConfig({ name: 'sched2', database: choice });
