@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DBOS, slotWorkflowID } from '../lib/index.js';
 import { serialize } from '../lib/serialize.js';
+import { state } from '../lib/state.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { wf } from '../scripts/wf.js';
 import { DATABASES, freshDatabase, runScript, type RunResult } from './helpers.js';
@@ -55,9 +56,40 @@ const seconds = (slots: string[]) => slots.map((s) => Date.parse(s) / 1000).sort
 
 for (const kind of DATABASES) {
   describe(`${kind}: scheduled workflows`, () => {
+    it("a slot this process is starting is not recovered by this process's own recovery pass meanwhile", async () => {
+      // The start's insert has committed, but its reply comes late (a loaded machine, a slow network):
+      // meanwhile the row names this executor and nothing runs here yet. The recovery pass (every
+      // few seconds in a scheduler process) must not take that for an orphan and run it a second time.
+      const { choice } = await freshDatabase(kind);
+      DBOS.setConfig({ name: 'sched3', database: choice, recoveryIntervalMs: 0 });
+      await DBOS.launch();
+      const db = state.db!;
+      const insertWorkflow = db.insertWorkflow.bind(db);
+      let inserted!: () => void;
+      const committed = new Promise<void>((r) => (inserted = r));
+      db.insertWorkflow = async (w) => {
+        const got = await insertWorkflow(w);
+        inserted();
+        await new Promise((r) => setTimeout(r, 300));
+        return got;
+      };
+      const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const id = slotWorkflowID('own', slot);
+      ranHere.length = 0;
+      const start = DBOS.startWorkflow(tickHere, { workflowID: id })(slot);
+      await committed;
+      const report = await DBOS.recoverPendingWorkflows();
+      expect(report.recovered.map((h) => h.workflowID)).toEqual([]);
+      await (await start).getResult();
+      const row = await DBOS.getWorkflowStatus(id);
+      expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 1]);
+      expect(ranHere).toEqual([slot.toISOString()]); // its step ran once
+    });
+
     it("a slot's workflow owned by a live scheduler is attached to, not taken over", async () => {
       // The other scheduler: a live process of this host (our parent, the test runner) with a fresh
       // heartbeat, stamped by the database's clock, owns the slot's workflow and runs it.
+      ranHere.length = 0;
       const { choice } = await freshDatabase(kind);
       const slot = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
       const id = slotWorkflowID('attach', slot);

@@ -16,15 +16,12 @@
 //      others died (re-runs before recording, counted).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { markedJson } from '../child-run.js';
-import { siteEnvName } from '../faults.js';
 import { OP } from '../messages/op.js';
 import { deserialize } from '../serialize.js';
 import { withDatabase } from '../storage/open.js';
 import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import type { OperationRow, SystemDatabase } from '../storage/types.js';
-import { runChild } from './child.js';
+import { restartUntilResult } from './restarts.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
 import { expectedNames, MESSAGES, messageIDs, RECV_TIMEOUT_S, SLEEP_MS } from './messages-layout.js';
 import type { RunStats, TortureOptions } from './run-counter.js';
@@ -128,34 +125,13 @@ export async function runMessagesSeed(db: TortureDb, seed: number, opts: Torture
   const place = await freshDatabase(db, 'torture', `m_s${seed}`, opts.pgAdminUrl);
   const root = `torture-msg-${seed}`;
   const effects = join(place.dir, 'effects.log');
-  const rng = xoroshiro128plus(seed * 2 + (db === 'sqlite' ? 0 : 1));
-  const draw = (max: number) => unsafeUniformIntDistribution(0, max, rng);
-  const dead = new Set<number>();
-  let result: MessagesResult | undefined;
   try {
-    while (result === undefined) {
-      if (++stats.processes > opts.maxProcesses) {
-        stats.violations.push(`no result after ${opts.maxProcesses} processes: the workflows do not make progress`);
-        break;
-      }
-      const calm = stats.aborts + stats.kills >= opts.maxDeaths;
-      const armKill = !calm && stats.processes > 1 && draw(999) < opts.killChance * 1000;
-      const delay = draw(opts.killWindowMs[db] * 3); // a process lives longer here than the counter's: recv waits
+    const { result, dead } = await restartUntilResult<MessagesResult>(db, seed, opts, stats, {
+      program: MESSAGES_PROGRAM, crashSites: CRASH_SITES,
+      killWindowMs: opts.killWindowMs[db] * 3, // a process lives longer here than the counter's: recv waits
       // Each process draws its faults from its own seed: with the run's seed each time, a replay would die where the last one did.
-      const env: Record<string, string> = {
-        ...place.env, TORTURE_SEED: String(seed), WORKBOOK_SEED: String(seed * 1000 + stats.processes), TORTURE_WORKFLOW_ID: root, TORTURE_EFFECTS: effects,
-      };
-      if (calm) for (const site of CRASH_SITES) env[siteEnvName(site)] = '0';
-      const child = await runChild(opts.program ?? MESSAGES_PROGRAM, env, armKill ? { afterMs: delay, marker: 'STARTED' } : undefined);
-      if (child.signal === 'SIGABRT') (stats.aborts++, dead.add(child.pid));
-      else if (child.signal === 'SIGKILL' && child.killed) (stats.kills++, dead.add(child.pid));
-      else if (child.code === 0 && (result = markedJson<MessagesResult>(child.stdout, 'RESULT: '))) break;
-      else {
-        const tail = child.stderr.trim().split('\n').slice(-6).join('\n   ');
-        stats.violations.push(`process ${stats.processes} ended with code ${child.code} signal ${child.signal}:\n   ${tail}`);
-        break;
-      }
-    }
+      env: (n) => ({ ...place.env, TORTURE_SEED: String(seed), WORKBOOK_SEED: String(seed * 1000 + n), TORTURE_WORKFLOW_ID: root, TORTURE_EFFECTS: effects }),
+    });
     await withDatabase(place.choice, 'torture', 'torture-check', async (sys) => {
       const bad = (m: string) => stats.violations.push(m);
       stats.recoveries = (await sys.listWorkflows({})).reduce((n, r) => n + Math.max(0, r.recoveryAttempts - 1), 0);
