@@ -50,19 +50,20 @@ for (const kind of DATABASES) {
         };
         expect(await check()).toEqual([]);
         const S = db.app.schemaPrefix;
-        // The receiver's first message, sent and consumed once more (as a send replayed after a crash would).
-        const [first] = await db.app.query<Record<string, unknown>>(`SELECT message, created_at_epoch_ms FROM ${S}notifications WHERE destination_uuid = ? AND consumed_by_function_id = 0`, [receiver]);
-        await db.app.query(`INSERT INTO ${S}notifications (message_uuid, destination_uuid, topic, message, created_at_epoch_ms, consumed, consumed_by_function_id) VALUES (?, ?, ?, ?, ?, TRUE, 0)`,
-          ['again', receiver, 't', first.message, first.created_at_epoch_ms]);
+        // A message sent and consumed once more (as a send replayed after a crash would), by the same recv.
+        const [first] = await db.app.query<Record<string, unknown>>(`SELECT message, created_at_epoch_ms, consumed_by_function_id AS fid FROM ${S}notifications WHERE destination_uuid = ?`, [receiver]);
+        await db.app.query(`INSERT INTO ${S}notifications (message_uuid, destination_uuid, topic, message, created_at_epoch_ms, consumed, consumed_by_function_id) VALUES (?, ?, ?, ?, ?, TRUE, ?)`,
+          ['again', receiver, 't', first.message, first.created_at_epoch_ms, first.fid]);
         // Event rx-1 written again by a later execution.
         await db.app.query(`UPDATE ${S}workflow_events SET value = ? WHERE workflow_uuid = ? AND key = ?`, [serialize({ i: 1, v: 0, attempt: 2 }, 'v'), receiver, 'rx-1']);
-        // The receiver's first sleep (function 4) cut short: its clock step (5) ran before the wake-up time.
+        // The receiver's first sleep cut short: the clock step after it ran before the wake-up time.
         const ops = await db.loadOperations(receiver);
-        const wake = deserialize<number>(ops[4].output);
-        await db.app.query(`UPDATE ${S}operation_outputs SET output = ? WHERE workflow_uuid = ? AND function_id = 5`, [serialize(wake - 5, 'v'), receiver]);
+        const clock = ops.find((o) => o.functionName === 'clock')!;
+        const wake = deserialize<number>(ops[clock.functionID - 1].output);
+        await db.app.query(`UPDATE ${S}operation_outputs SET output = ? WHERE workflow_uuid = ? AND function_id = ?`, [serialize(wake - 5, 'v'), receiver, clock.functionID]);
         const v = (await check()).join('\n');
         expect(v).toMatch(/messages were sent to the receiver/);
-        expect(v).toMatch(/function 0 of the receiver consumed two messages/);
+        expect(v).toMatch(/function \d+ of the receiver consumed two messages/);
         expect(v).toMatch(/message \d+ was sent 2 times/);
         expect(v).toMatch(/rx-1: written by execution 2, but execution 1 recorded its setEvent/);
         expect(v).toMatch(/went on at \d+, 5 ms before its recorded wake-up time/);

@@ -6,8 +6,12 @@ import { OP } from '../messages/op.js';
 export const MESSAGES = 8;
 /** ms each explicit DBOS.sleep waits: the receiver's after every third message, the sender's after every odd one */
 export const SLEEP_MS = { rx: 40, tx: 30 } as const;
-/** recv's timeout: its durable deadline is recorded as a DBOS.sleep too */
-export const RECV_TIMEOUT_S = 60;
+/**
+ * recv's timeout: its durable deadline is recorded as a DBOS.sleep too. Short, so that the timeout
+ * path is crossed too: a recv recovered after its deadline returns null at once (as DBOS), and the
+ * receiver calls recv again (a restart after a death can take longer than any timeout).
+ */
+export const RECV_TIMEOUT_S = 2;
 /** how often a waiting recv looks (ms) */
 export const RECV_POLL_MS = 20;
 
@@ -15,7 +19,7 @@ export const sleepsAfter = (who: 'rx' | 'tx', k: number): boolean => (who === 'r
 
 export const messageIDs = (root: string) => ({ receiver: `${root}-rx`, sender: `${root}-tx` });
 
-/** The operation names by function id, as the workflow calls them. */
+/** The operation names by function id, as the workflow calls them (the receiver's timed-out recvs left out: see run-messages.ts). */
 export function expectedNames(who: 'rx' | 'tx'): string[] {
   const names: string[] = [];
   for (let k = 0; k < MESSAGES; k++) {

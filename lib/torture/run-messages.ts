@@ -11,7 +11,8 @@
 //      setEvent (its value carries the attempt: a replay that wrote it again shows);
 //   4. sleeps: each wake-up time recorded once, as the recording execution's start + the duration
 //      (a recovered sleep did not pick a new one), and honoured: the clock step after it ran at or
-//      after it; each recv's durable timeout is its start + 60 s;
+//      after it; each recv's durable timeout is its start + RECV_TIMEOUT_S, and a recv that returned
+//      null (timed out; the receiver calls it again) did so no earlier than that;
 //   5. step bodies: every recorded step ran, and ran in more than one process only where the
 //      others died (re-runs before recording, counted).
 import { existsSync, readFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ export async function checkMessages(db: SystemDatabase, root: string, effectsTex
   await checkWorkflows(db, bad);
   const rows = await db.listWorkflows({});
   if (rows.map((r) => r.workflowID).sort().join() !== [ids.receiver, ids.sender].sort().join()) bad(`workflows ${rows.map((r) => r.workflowID).join(', ')}; expected ${ids.receiver} and ${ids.sender}`);
-  const ops = { rx: await db.loadOperations(ids.receiver), tx: await db.loadOperations(ids.sender) };
+  const ops = { rx: withoutTimeouts(await db.loadOperations(ids.receiver), bad), tx: await db.loadOperations(ids.sender) };
   for (const who of ['rx', 'tx'] as const) {
     const want = expectedNames(who);
     const got = ops[who].map((o) => o.functionName);
@@ -107,6 +108,27 @@ export async function checkMessages(db: SystemDatabase, root: string, effectsTex
   }
   for (const key of bodies.keys()) bad(`${key}: a step body ran where no step outcome is recorded`);
   return reRuns;
+}
+
+/**
+ * The receiver's operations without its timed-out recvs (a null outcome and its deadline), which the
+ * workflow follows with another recv: each must have waited for its recorded deadline (invariant 4).
+ */
+function withoutTimeouts(ops: OperationRow[], bad: (m: string) => void): OperationRow[] {
+  const out: OperationRow[] = [];
+  for (let at = 0; at < ops.length; at++) {
+    const o = ops[at];
+    const deadline = ops[at + 1];
+    if (o.functionName !== OP.recv || o.output !== null || deadline?.functionName !== OP.sleep) {
+      out.push(o);
+      continue;
+    }
+    const wake = deserialize<number>(deadline.output);
+    if (wake - deadline.startedAtEpochMs !== RECV_TIMEOUT_S * 1000) bad(`${o.workflowID}#${deadline.functionID}: recv deadline ${wake}, start ${deadline.startedAtEpochMs}: ${RECV_TIMEOUT_S} s apart expected`);
+    if (o.completedAtEpochMs < wake) bad(`${o.workflowID}#${o.functionID}: recv returned null at ${o.completedAtEpochMs}, ${wake - o.completedAtEpochMs} ms before its recorded deadline`);
+    at++; // its deadline too
+  }
+  return out;
 }
 
 /** Invariant 4 for one DBOS.sleep: its wake-up time is its start + the duration, and the clock step after it ran no earlier. */
