@@ -22,7 +22,7 @@ import { requeueIfOrphaned } from './queues/worker.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
 import { db, ownerAlive, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
-import { isUnfinished, type Fence, type OperationRow, type WorkflowRow } from './storage/types.js';
+import { isUnfinished, type Fence, type OperationRow, type SystemDatabase, type WorkflowRow } from './storage/types.js';
 import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
 
 /** Test and harness hooks around a step's recording (the crash points of the crash-test harness). */
@@ -254,17 +254,22 @@ export async function startWorkflow<R>(reg: WorkflowRegistration, args: unknown[
   checkWorkflowID(id);
   const inputs = serialize(args, `the inputs of workflow ${reg.name}`);
   const now = Date.now();
-  const { row, created } = await db().insertWorkflow({
-    workflowID: id, name: reg.name, inputs, executorID: state.executorID, applicationID: state.appName,
-    applicationVersion: state.applicationVersion, parentWorkflowID: inWorkflow ? parent.workflowID : null, now,
-  });
-  let handle: WorkflowHandle<R>;
-  if (created) {
-    execute(reg, id, deserialize<unknown[]>(inputs) ?? [], 1, true);
-    handle = new WorkflowHandle<R>(id);
-  } else {
-    handle = (await attach(reg, row)) as WorkflowHandle<R>;
+  // From the insert's commit to execute() the row names this executor while nothing runs here yet
+  // (a slow reply): this process's recovery pass would take it for an orphan and run it a second
+  // time (test/66). So until then it counts as being claimed here, which claim() leaves alone.
+  const mine = !claiming.has(id);
+  if (mine) claiming.add(id);
+  let inserted: Awaited<ReturnType<SystemDatabase['insertWorkflow']>>;
+  try {
+    inserted = await db().insertWorkflow({
+      workflowID: id, name: reg.name, inputs, executorID: state.executorID, applicationID: state.appName,
+      applicationVersion: state.applicationVersion, parentWorkflowID: inWorkflow ? parent.workflowID : null, now,
+    });
+    if (inserted.created) execute(reg, id, deserialize<unknown[]>(inputs) ?? [], 1, true);
+  } finally {
+    if (mine) claiming.delete(id);
   }
+  const handle = inserted.created ? new WorkflowHandle<R>(id) : ((await attach(reg, inserted.row)) as WorkflowHandle<R>);
   if (inWorkflow && !recorded) {
     await record(parent, {
       workflowID: parent.workflowID, functionID, functionName: reg.name, output: null, error: null, childWorkflowID: id,

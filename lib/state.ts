@@ -61,14 +61,19 @@ export function db(): SystemDatabase {
 export async function ownerAlive(row: WorkflowRow, seen?: Map<string, Promise<ExecutorStatus | undefined>>): Promise<boolean> {
   if (!row.executorID) return false;
   if (row.executorID === state.executorID) return state.running.has(row.workflowID);
-  // One read per executor per recovery pass (`seen`), however many workflows it owns.
+  // One read per executor per recovery pass (`seen`), however many workflows it owns. The read is
+  // its own statement: written as `seen?.set(id, (read = ...))` it was skipped whenever `seen` was
+  // undefined (optional chaining skips a call's arguments too), so every caller without a pass's
+  // cache (attach, getResult, resumeWorkflow) judged a live owner dead without reading it and took
+  // its workflow: two schedulers ran one slot's step (test/66), three recovering processes took
+  // workflows from each other until they parked (test/61).
   let read = seen?.get(row.executorID);
-  if (!read) seen?.set(row.executorID, (read = db().getExecutor(row.executorID)));
-  // A row naming an executor that cannot be read (yet) is read once more, uncached: three processes
-  // recovering at once were seen to miss a live owner's row for a moment, and take its workflow from
-  // it, over and over (test/61). Executor rows are never deleted, so missing twice is gone.
-  const ex = (await read) ?? (await db().getExecutor(row.executorID));
-  if (!ex) return false;
+  if (!read) {
+    read = db().getExecutor(row.executorID);
+    seen?.set(row.executorID, read);
+  }
+  const ex = await read;
+  if (!ex) return false; // executor rows are never deleted: no row, no owner
   if (ex.hostname === HOST && (ex.pid === process.pid || !pidAlive(ex.pid))) return false;
   return ex.ageMs < state.leaseMs && ex.ageMs > -state.leaseMs;
 }

@@ -8,6 +8,7 @@
  *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
  *   npm run torture -- --runs 20 --workload tx        # transaction steps: raw rows == recorded outcomes
  *   npm run torture -- --runs 20 --workload queue     # three queue workers, SIGKILLed from outside (lib/torture/run-queue.ts)
+ *   npm run torture -- --runs 20 --workload messages  # sleep, setEvent, send, recv between steps (lib/torture/run-messages.ts)
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
  *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (100 on SQLite, 250 on PostgreSQL), and
  *   --no-bundle (start the workload with tsx instead of a fresh esbuild bundle, lib/torture/bundle.ts).
@@ -42,6 +43,7 @@ import { chaosTorture } from '../lib/torture/chaos-report.js';
 import { EX6_PROGRAM, runEx6Seed } from '../lib/torture/run-ex6.js';
 import { runTxSeed, TX_PROGRAM } from '../lib/torture/run-tx.js';
 import { QUEUE_PROGRAM, runQueueSeed } from '../lib/torture/run-queue.js';
+import { MESSAGES_PROGRAM, runMessagesSeed } from '../lib/torture/run-messages.js';
 import { COUNTER_PROGRAM, DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';
 
 process.env.WORKBOOK_LOG ??= 'warn'; // the reference runs happen in this process
@@ -50,7 +52,7 @@ interface Args {
   runs: number;
   seedFrom: number;
   dbs: TortureDb[];
-  workload: 'counter' | 'ex6' | 'tx' | 'queue';
+  workload: 'counter' | 'ex6' | 'tx' | 'queue' | 'messages';
   bundle: boolean;
   opts: TortureOptions;
   /** --chaos: faults from outside instead of deaths (lib/torture/chaos.ts) */
@@ -94,9 +96,9 @@ function parseArgs(argv: string[]): Args {
       if (!v || !map[v]) throw new ConfigError(`--db ${v ?? ''} is not a database choice: use --db sqlite, --db pg or --db both.`);
       a.dbs = map[v];
     } else if (flag === '--workload') {
-      if (v !== 'counter' && v !== 'ex6' && v !== 'tx' && v !== 'queue') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter, ex6, tx or queue.`);
+      if (v !== 'counter' && v !== 'ex6' && v !== 'tx' && v !== 'queue' && v !== 'messages') throw new ConfigError(`--workload ${v ?? ''} is not a workload: use --workload counter, ex6, tx, queue or messages.`);
       a.workload = v;
-    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6|tx|queue, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N, --no-bundle, --chaos [--workflows N] [--spread-ms MS].`);
+    } else throw new ConfigError(`unknown argument "${flag}": use --runs N, --db sqlite|pg|both, --workload counter|ex6|tx|queue|messages, --seed-from S, --kill-window-ms MS, --kill-chance P, --max-deaths N, --no-bundle, --chaos [--workflows N] [--spread-ms MS].`);
     i++;
   }
   return a;
@@ -139,7 +141,7 @@ async function main(): Promise<number> {
   const pg = args.dbs.includes('postgres') ? await postgresServer() : undefined;
   args.opts.pgAdminUrl = pg?.url;
   const scratch = mkdtempSync(join(tmpdir(), 'torture-reference-'));
-  const entry = { counter: COUNTER_PROGRAM, ex6: EX6_PROGRAM, tx: TX_PROGRAM, queue: QUEUE_PROGRAM }[args.workload];
+  const entry = { counter: COUNTER_PROGRAM, ex6: EX6_PROGRAM, tx: TX_PROGRAM, queue: QUEUE_PROGRAM, messages: MESSAGES_PROGRAM }[args.workload];
   const program = args.bundle ? await bundleForSpeed(entry) : { file: entry, dispose: () => {} };
   args.opts.program = program.file;
   const results: RunStats[] = [];
@@ -158,7 +160,8 @@ async function main(): Promise<number> {
         bar.update({ db, seed });
         const stats = args.workload === 'counter' ? await runCounterSeed(db, seed, reference, args.opts)
           : args.workload === 'tx' ? await runTxSeed(db, seed, args.opts)
-          : args.workload === 'queue' ? await runQueueSeed(db, seed, args.opts) : await runEx6Seed(db, seed, args.opts);
+          : args.workload === 'queue' ? await runQueueSeed(db, seed, args.opts)
+          : args.workload === 'messages' ? await runMessagesSeed(db, seed, args.opts) : await runEx6Seed(db, seed, args.opts);
         results.push(stats);
         bar.increment(1, { bad: results.reduce((n, s) => n + s.violations.length, 0) });
       }

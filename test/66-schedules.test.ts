@@ -1,19 +1,33 @@
 // Promise 12, schedules, with real scheduler processes (test/fixtures/schedule-worker.ts, a slot
 // every second): two schedulers fire every slot and each slot runs once; slots missed while no
 // scheduler ran are skipped by default and run once each with automaticBackfill; a schedule paused
-// with `wf schedules pause` fires nothing more.
+// with `wf schedules pause` fires nothing more. And, in this process, the path a second scheduler
+// takes when a slot's workflow exists already: it attaches, and leaves it to its live owner.
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DBOS, slotWorkflowID } from '../lib/index.js';
+import { serialize } from '../lib/serialize.js';
+import { state } from '../lib/state.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { wf } from '../scripts/wf.js';
 import { DATABASES, freshDatabase, runScript, type RunResult } from './helpers.js';
 
 const WORKER = 'test/fixtures/schedule-worker.ts';
 const children: ChildProcess[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await DBOS.shutdown();
+});
+
+/** The slots whose step ran in this process. */
+const ranHere: string[] = [];
+const tickHere = DBOS.registerWorkflow(async function tickHere(scheduled: Date) {
+  const slot = new Date(scheduled).toISOString();
+  await DBOS.runStep(async () => void ranHere.push(slot), { name: 'effect' });
+  return slot;
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,6 +56,61 @@ const seconds = (slots: string[]) => slots.map((s) => Date.parse(s) / 1000).sort
 
 for (const kind of DATABASES) {
   describe(`${kind}: scheduled workflows`, () => {
+    it("a slot this process is starting is not recovered by this process's own recovery pass meanwhile", async () => {
+      // The start's insert has committed, but its reply comes late (a loaded machine, a slow network):
+      // meanwhile the row names this executor and nothing runs here yet. The recovery pass (every
+      // few seconds in a scheduler process) must not take that for an orphan and run it a second time.
+      const { choice } = await freshDatabase(kind);
+      DBOS.setConfig({ name: 'sched3', database: choice, recoveryIntervalMs: 0 });
+      await DBOS.launch();
+      const db = state.db!;
+      const insertWorkflow = db.insertWorkflow.bind(db);
+      let inserted!: () => void;
+      const committed = new Promise<void>((r) => (inserted = r));
+      db.insertWorkflow = async (w) => {
+        const got = await insertWorkflow(w);
+        inserted();
+        await new Promise((r) => setTimeout(r, 300));
+        return got;
+      };
+      const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const id = slotWorkflowID('own', slot);
+      ranHere.length = 0;
+      const start = DBOS.startWorkflow(tickHere, { workflowID: id })(slot);
+      await committed;
+      const report = await DBOS.recoverPendingWorkflows();
+      expect(report.recovered.map((h) => h.workflowID)).toEqual([]);
+      await (await start).getResult();
+      const row = await DBOS.getWorkflowStatus(id);
+      expect([row?.status, row?.recoveryAttempts]).toEqual(['SUCCESS', 1]);
+      expect(ranHere).toEqual([slot.toISOString()]); // its step ran once
+    });
+
+    it("a slot's workflow owned by a live scheduler is attached to, not taken over", async () => {
+      // The other scheduler: a live process of this host (our parent, the test runner) with a fresh
+      // heartbeat, stamped by the database's clock, owns the slot's workflow and runs it.
+      ranHere.length = 0;
+      const { choice } = await freshDatabase(kind);
+      const slot = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
+      const id = slotWorkflowID('attach', slot);
+      await withDatabase(choice, 'sched2', 't66-setup', async (db) => {
+        await db.upsertExecutor({ executorID: 'other-scheduler', hostname: hostname(), pid: process.ppid });
+        await db.insertWorkflow({ workflowID: id, name: 'tickHere', inputs: serialize([slot, null, slot], 'the inputs'), executorID: 'other-scheduler',
+          applicationID: 'sched2', applicationVersion: '1', parentWorkflowID: null, now: Date.now() });
+      });
+      DBOS.setConfig({ name: 'sched2', database: choice });
+      await DBOS.launch();
+      expect(DBOS.lastRecovery().ownedElsewhere).toEqual([id]);
+      await DBOS.createSchedule({ scheduleName: 'attach', workflowFn: tickHere, schedule: '* * * * * *' });
+      await DBOS.pauseSchedule('attach'); // only the backfill below fires it
+      // This scheduler fires the same slot (fireSlot, as its loop does): the start finds the id taken.
+      const [handle] = await DBOS.backfillSchedule('attach', new Date(slot.getTime() - 1), new Date(slot.getTime() + 1));
+      expect(handle.workflowID).toBe(id);
+      const row = await DBOS.getWorkflowStatus(id);
+      expect([row?.status, row?.executorId, row?.recoveryAttempts]).toEqual(['PENDING', 'other-scheduler', 1]);
+      expect(ranHere).toEqual([]); // the step did not run here
+    });
+
     it('two schedulers: every slot runs once; missed slots are skipped, then backfilled once; pause stops it', async () => {
       const { env, choice } = await freshDatabase(kind);
       const file = join(env.WORKBOOK_DATA_DIR, 'effects');

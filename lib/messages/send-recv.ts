@@ -14,7 +14,7 @@ import { db } from '../state.js';
 import { ConfigError, WorkflowNotFoundError } from '../errors.js';
 import { record, takeRecorded } from '../engine.js';
 import { deserializeError, serializeError } from '../serialize.js';
-import { NULL_TOPIC } from '../storage/sql.js';
+import { NULL_TOPIC } from '../storage/messages-sql.js';
 import { durableDeadline, fenceOf, fencedWrite, fromText, OP, opRow, pollUntil, toText, waitOptions, workflowContext, type WaitOptions } from './op.js';
 
 export async function send<T>(destinationID: string, message: T, topic?: string, idempotencyKey?: string): Promise<void> {

@@ -54,6 +54,7 @@ async function pollLoop(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     try {
       const rows = await db().listSchedules({ applicationName: state.appName });
+      if (signal.aborted) return; // stopped during the read: a loop started now would outlive stopScheduler()
       const names = new Set(rows.map((r) => r.scheduleName));
       for (const [name, l] of loops) if (!names.has(name)) (l.controller.abort(), loops.delete(name));
       for (const r of rows) reconcile(r);

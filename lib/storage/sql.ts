@@ -2,6 +2,7 @@
 // Driver (how to run a statement) and its schema prefix; every query lives here, once.
 import { SERIALIZATION } from '../serialize.js';
 import { rowDamage } from './damage.js';
+import { MessagesSql } from './messages-sql.js';
 import * as queueSql from './queue-sql.js';
 import { MIGRATIONS, renderStatements } from './schema.js';
 import { recordInTransaction } from './sql-transactions.js';
@@ -221,55 +222,6 @@ export const hotParams = {
     [workflowID, output, error, workflowID, status, fence.executorID, fence.attempt],
 };
 
-// ---- Time and messages (issue 17): events, messages, schedules. -----------------------------
-// A workflow's write here is one guarded transaction: `fence` first (it changes the workflow's row
-// only while this execution owns it, and on PostgreSQL holds that row's lock until the commit, so a
-// claim by another process waits for it), then the operation's record, then the write itself.
-
-const NULL_TOPIC = '__null__topic__'; // DBOS's topic for "no topic"
-export { NULL_TOPIC };
-
-export function timeAndMessageStatements(S: string) {
-  return {
-    fence: `UPDATE ${S}workflow_status SET updated_at = ? WHERE workflow_uuid = ? AND ${FENCE}`,
-    upsertEvent: `INSERT INTO ${S}workflow_events (workflow_uuid, key, value) VALUES (?, ?, ?)
-       ON CONFLICT (workflow_uuid, key) DO UPDATE SET value = excluded.value`,
-    getEvent: `SELECT value FROM ${S}workflow_events WHERE workflow_uuid = ? AND key = ?`,
-    insertMessage: `INSERT INTO ${S}notifications (message_uuid, destination_uuid, topic, message, created_at_epoch_ms)
-       VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_uuid) DO NOTHING`,
-    hasMessage: `SELECT 1 AS waiting FROM ${S}notifications WHERE destination_uuid = ? AND topic = ? AND consumed = FALSE LIMIT 1`,
-    // The oldest waiting message, marked with the recv's function id (messages in the order sent, as DBOS).
-    consume: `UPDATE ${S}notifications SET consumed = TRUE, consumed_by_function_id = ?
-       WHERE message_uuid = (SELECT message_uuid FROM ${S}notifications WHERE destination_uuid = ? AND topic = ? AND consumed = FALSE
-         ORDER BY created_at_epoch_ms, message_uuid LIMIT 1)
-       RETURNING message`,
-    // The recv's outcome is the message that `consume` just marked (none: null, the timeout).
-    recordRecv: `INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
-         child_workflow_id, attempts, execution_attempt, started_at_epoch_ms, completed_at_epoch_ms)
-       SELECT ?, ?, ?, (SELECT message FROM ${S}notifications WHERE destination_uuid = ? AND consumed_by_function_id = ?), NULL, NULL, 1, ?, ?, ?
-       ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
-    insertSchedule: `INSERT INTO ${S}workflow_schedules (schedule_id, schedule_name, workflow_name, workflow_class_name, schedule,
-         status, context, last_fired_at, automatic_backfill, cron_timezone, queue_name, application_name)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    upsertScheduleTail: ` ON CONFLICT (schedule_name) DO UPDATE SET workflow_name = excluded.workflow_name,
-         workflow_class_name = excluded.workflow_class_name, schedule = excluded.schedule, context = excluded.context,
-         automatic_backfill = excluded.automatic_backfill, cron_timezone = excluded.cron_timezone,
-         queue_name = excluded.queue_name, application_name = excluded.application_name`,
-    setLastFiredAt: `UPDATE ${S}workflow_schedules SET last_fired_at = ? WHERE schedule_name = ? AND (last_fired_at IS NULL OR last_fired_at < ?)`,
-  };
-}
-
-const bool = (v: unknown) => v === true || Number(v) === 1;
-
-function toScheduleRow(r: Raw): ScheduleRow {
-  return {
-    scheduleID: String(r.schedule_id), scheduleName: String(r.schedule_name), workflowName: String(r.workflow_name),
-    workflowClassName: str(r.workflow_class_name), schedule: String(r.schedule), status: String(r.status) as ScheduleRow['status'],
-    context: String(r.context), lastFiredAt: str(r.last_fired_at), automaticBackfill: bool(r.automatic_backfill),
-    cronTimezone: str(r.cron_timezone), queueName: str(r.queue_name), applicationName: str(r.application_name),
-  };
-}
-
 export class SqlSystemDatabase implements SystemDatabase {
   readonly dialect;
   readonly description;
@@ -277,7 +229,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   private readonly S: string;
   private readonly d: Driver;
   private readonly q: ReturnType<typeof hotStatements>;
-  private readonly tm: ReturnType<typeof timeAndMessageStatements>;
+  private readonly msg: MessagesSql;
   private readonly qq: ReturnType<typeof queueSql.queueStatements>;
 
   constructor(driver: Driver) {
@@ -286,7 +238,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.description = d.description;
     this.S = d.schemaPrefix;
     this.q = hotStatements(this.S, d.writesInWith);
-    this.tm = timeAndMessageStatements(this.S);
+    this.msg = new MessagesSql(d, this.S, (op, fence) => ({ sql: this.q.recordOperation, params: hotParams.recordOperation(op, fence) }), (op, fence) => this.recordedBy(op, fence));
     this.qq = queueSql.queueStatements(this.S, d.rowLockClause);
     this.app = {
       dialect: d.dialect,
@@ -460,95 +412,22 @@ export class SqlSystemDatabase implements SystemDatabase {
     return r && { executorID: String(r.executor_id), hostname: String(r.hostname), pid: num(r.pid), heartbeatAt: num(r.heartbeat_at), ageMs: num(r.age_ms) };
   }
 
-  // ---- Time and messages (issue 17) ----
-
-  private fenced(op: OperationRow, fence: Fence) {
-    return [
-      { sql: this.tm.fence, params: [Date.now(), op.workflowID, fence.executorID, fence.attempt], mustChange: true },
-      { sql: this.q.recordOperation, params: hotParams.recordOperation(op, fence), mustChange: true },
-    ];
-  }
-
-  /**
-   * A guarded write, retried through a database that is away for a moment (as recordOperation is):
-   * when a retry finds the fence refusing, it asks whether its own earlier try committed (the
-   * operation recorded by this execution attempt) before it reports the workflow lost.
-   */
-  private guarded(what: () => string, op: OperationRow, fence: Fence, statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | 'committed-before' | null> {
-    return withDatabaseRetry(what, async (attempt) => {
-      const rows = await this.d.guardedTransaction(statements);
-      if (rows !== null || attempt === 1) return rows;
-      return (await this.recordedBy(op, fence)) ? 'committed-before' : null;
-    });
-  }
-
   private async recordedBy(op: OperationRow, fence: Fence): Promise<{ output: string | null } | undefined> {
     const rows = await this.d.all<Raw>(`SELECT output, execution_attempt FROM ${this.S}operation_outputs WHERE workflow_uuid = ? AND function_id = ?`, [op.workflowID, op.functionID]);
     return rows.length === 1 && num(rows[0].execution_attempt) === fence.attempt ? { output: rows[0].output === null ? null : String(rows[0].output) } : undefined;
   }
 
-  async setEvent(op: OperationRow, key: string, value: string, fence: Fence): Promise<boolean> {
-    const what = () => `setting event ${key} of workflow ${op.workflowID}`;
-    return (await this.guarded(what, op, fence, [...this.fenced(op, fence), { sql: this.tm.upsertEvent, params: [op.workflowID, key, value] }])) !== null;
-  }
-
-  async getEvent(workflowID: string, key: string): Promise<string | undefined> {
-    const rows = await withDatabaseRetry(() => `reading event ${key} of workflow ${workflowID}`, () => this.d.all<Raw>(this.tm.getEvent, [workflowID, key]));
-    return rows[0] ? String(rows[0].value) : undefined;
-  }
-
-  async send(m: NewMessage, recorded?: { op: OperationRow; fence: Fence }): Promise<boolean> {
-    const insert = { sql: this.tm.insertMessage, params: [m.messageID, m.destinationID, m.topic, m.message, m.now] };
-    const what = () => `sending a message to workflow ${m.destinationID}`;
-    if (!recorded) return (await withDatabaseRetry(what, () => this.d.run(insert.sql, insert.params)), true); // ON CONFLICT DO NOTHING: a retry delivers once
-    return (await this.guarded(what, recorded.op, recorded.fence, [...this.fenced(recorded.op, recorded.fence), insert])) !== null;
-  }
-
-  async hasMessage(destinationID: string, topic: string): Promise<boolean> {
-    return (await withDatabaseRetry(() => `looking for messages to workflow ${destinationID}`, () => this.d.all(this.tm.hasMessage, [destinationID, topic]))).length > 0;
-  }
-
-  async recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null> {
-    const id = op.workflowID;
-    const rows = await this.guarded(() => `receiving a message in workflow ${id}`, op, fence, [
-      { sql: this.tm.fence, params: [Date.now(), id, fence.executorID, fence.attempt], mustChange: true },
-      { sql: this.tm.consume, params: [op.functionID, id, topic] },
-      { sql: this.tm.recordRecv, params: [id, op.functionID, op.functionName, id, op.functionID, fence.attempt, op.startedAtEpochMs, op.completedAtEpochMs], mustChange: true },
-    ]);
-    if (rows === null) return null;
-    if (rows === 'committed-before') return { message: (await this.recordedBy(op, fence))?.output ?? null }; // our earlier try consumed it
-    const got = rows[1][0] as Raw | undefined;
-    return { message: got ? String(got.message) : null };
-  }
-
-  async putSchedule(s: ScheduleRow, mode: 'insert' | 'upsert'): Promise<boolean> {
-    const params = [s.scheduleID, s.scheduleName, s.workflowName, s.workflowClassName, s.schedule, s.status, s.context,
-      s.lastFiredAt, s.automaticBackfill ? 1 : 0, s.cronTimezone, s.queueName, s.applicationName];
-    if (mode === 'upsert') return (await this.d.run(this.tm.insertSchedule + this.tm.upsertScheduleTail, params), true);
-    return (await this.d.run(this.tm.insertSchedule + ' ON CONFLICT (schedule_name) DO NOTHING', params)) === 1;
-  }
-
-  async listSchedules(f: { applicationName?: string; status?: string; scheduleName?: string }): Promise<ScheduleRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    for (const [col, v] of [['application_name', f.applicationName], ['status', f.status], ['schedule_name', f.scheduleName]] as const) {
-      if (v !== undefined) (where.push(`${col} = ?`), params.push(v));
-    }
-    const sql = `SELECT * FROM ${this.S}workflow_schedules${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY schedule_name`;
-    return (await this.d.all<Raw>(sql, params)).map(toScheduleRow);
-  }
-
-  async setScheduleStatus(scheduleName: string, status: 'ACTIVE' | 'PAUSED'): Promise<boolean> {
-    return (await this.d.run(`UPDATE ${this.S}workflow_schedules SET status = ? WHERE schedule_name = ?`, [status, scheduleName])) === 1;
-  }
-
-  async deleteSchedule(scheduleName: string): Promise<boolean> {
-    return (await this.d.run(`DELETE FROM ${this.S}workflow_schedules WHERE schedule_name = ?`, [scheduleName])) === 1;
-  }
-
-  async setLastFiredAt(scheduleName: string, slotIso: string): Promise<void> {
-    await this.d.run(this.tm.setLastFiredAt, [slotIso, scheduleName, slotIso]);
-  }
+  // ---- Time and messages (issue 17): the SQL is in messages-sql.ts ----
+  setEvent(op: OperationRow, key: string, value: string, fence: Fence): Promise<boolean> { return this.msg.setEvent(op, key, value, fence); }
+  getEvent(workflowID: string, key: string): Promise<string | undefined> { return this.msg.getEvent(workflowID, key); }
+  send(m: NewMessage, recorded?: { op: OperationRow; fence: Fence }): Promise<boolean> { return this.msg.send(m, recorded); }
+  hasMessage(destinationID: string, topic: string): Promise<boolean> { return this.msg.hasMessage(destinationID, topic); }
+  recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null> { return this.msg.recv(op, topic, fence); }
+  putSchedule(s: ScheduleRow, mode: 'insert' | 'upsert'): Promise<boolean> { return this.msg.putSchedule(s, mode); }
+  listSchedules(f: { applicationName?: string; status?: string; scheduleName?: string }): Promise<ScheduleRow[]> { return this.msg.listSchedules(f); }
+  setScheduleStatus(scheduleName: string, status: 'ACTIVE' | 'PAUSED'): Promise<boolean> { return this.msg.setScheduleStatus(scheduleName, status); }
+  deleteSchedule(scheduleName: string): Promise<boolean> { return this.msg.deleteSchedule(scheduleName); }
+  setLastFiredAt(scheduleName: string, slotIso: string): Promise<void> { return this.msg.setLastFiredAt(scheduleName, slotIso); }
 
   close(): Promise<void> {
     return this.d.close();

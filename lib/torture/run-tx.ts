@@ -6,13 +6,10 @@
 //      recorded success of step i (output n) has exactly n rows with its function id; a recorded
 //      failure has none (it was rolled back); no row belongs to a function id without an outcome;
 //      TX_STEPS successes; the row count is the sum of the successes' outputs and the RESULT's.
-import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
-import { markedJson } from '../child-run.js';
-import { siteEnvName } from '../faults.js';
 import { withDatabase } from '../storage/open.js';
 import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import type { SystemDatabase } from '../storage/types.js';
-import { runChild } from './child.js';
+import { restartUntilResult } from './restarts.js';
 import { checkStorage, checkWorkflows } from './invariants.js';
 import { deserialize } from '../serialize.js';
 import type { RunStats, TortureOptions } from './run-counter.js';
@@ -59,30 +56,11 @@ export async function runTxSeed(db: TortureDb, seed: number, opts: TortureOption
   const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [], notes: [] };
   const place = await freshDatabase(db, 'torture', `tx_s${seed}`, opts.pgAdminUrl);
   const rootID = `torture-tx-${seed}`;
-  const rng = xoroshiro128plus(seed * 2 + (db === 'sqlite' ? 0 : 1));
-  const draw = (max: number) => unsafeUniformIntDistribution(0, max, rng);
   let result: TxResult | undefined;
   try {
-    while (result === undefined) {
-      if (++stats.processes > opts.maxProcesses) {
-        stats.violations.push(`no result after ${opts.maxProcesses} processes: the workflow does not make progress`);
-        break;
-      }
-      const calm = stats.aborts + stats.kills >= opts.maxDeaths;
-      const armKill = !calm && stats.processes > 1 && draw(999) < opts.killChance * 1000;
-      const delay = draw(opts.killWindowMs[db]);
-      const env: Record<string, string> = { ...place.env, WORKBOOK_SEED: String(seed), TORTURE_WORKFLOW_ID: rootID };
-      if (calm) for (const site of CRASH_SITES) env[siteEnvName(site)] = '0';
-      const child = await runChild(opts.program ?? TX_PROGRAM, env, armKill ? { afterMs: delay, marker: 'STARTED' } : undefined);
-      if (child.signal === 'SIGABRT') stats.aborts++;
-      else if (child.signal === 'SIGKILL' && child.killed) stats.kills++;
-      else if (child.code === 0 && (result = markedJson<TxResult>(child.stdout, 'RESULT: '))) break;
-      else {
-        const tail = child.stderr.trim().split('\n').slice(-6).join('\n   ');
-        stats.violations.push(`process ${stats.processes} ended with code ${child.code} signal ${child.signal}:\n   ${tail}`);
-        break;
-      }
-    }
+    ({ result } = await restartUntilResult<TxResult>(db, seed, opts, stats, {
+      program: TX_PROGRAM, crashSites: CRASH_SITES, env: () => ({ ...place.env, WORKBOOK_SEED: String(seed), TORTURE_WORKFLOW_ID: rootID }),
+    }));
     await withDatabase(place.choice, 'torture', 'torture-check', async (sys) => {
       const bad = (m: string) => stats.violations.push(m);
       await checkStorage(sys, bad);
