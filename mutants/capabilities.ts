@@ -73,7 +73,7 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
   {
     id: 'recv-consume-once',
     claim: 'a message is consumed once: a recv takes only a message no earlier recv took',
-    file: 'lib/storage/sql.ts',
+    file: 'lib/storage/messages-sql.ts',
     find: 'WHERE message_uuid = (SELECT message_uuid FROM ${S}notifications WHERE destination_uuid = ? AND topic = ? AND consumed = FALSE',
     replace: 'WHERE message_uuid = (SELECT message_uuid FROM ${S}notifications WHERE destination_uuid = ? AND topic = ?',
     tests: ['test/97-capability-mutants.test.ts'],
@@ -83,7 +83,7 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
   {
     id: 'recv-fence',
     claim: "recv's consume is fenced: an execution that lost the workflow consumes nothing",
-    file: 'lib/storage/sql.ts',
+    file: 'lib/storage/messages-sql.ts',
     find: '{ sql: this.tm.fence, params: [Date.now(), id, fence.executorID, fence.attempt], mustChange: true },',
     replace: '{ sql: this.tm.fence, params: [Date.now(), id, fence.executorID, fence.attempt], mustChange: false },',
     tests: ['test/65-messages.test.ts'],
@@ -94,7 +94,7 @@ export const CAPABILITY_MUTANTS: Mutant[] = [
   {
     id: 'recv-fence-pg',
     claim: 'the same, on PostgreSQL, with two real processes running the same waiting workflow',
-    file: 'lib/storage/sql.ts',
+    file: 'lib/storage/messages-sql.ts',
     find: '{ sql: this.tm.fence, params: [Date.now(), id, fence.executorID, fence.attempt], mustChange: true },',
     replace: '{ sql: this.tm.fence, params: [Date.now(), id, fence.executorID, fence.attempt], mustChange: false },',
     tests: ['test/65-messages.test.ts'],
