@@ -187,9 +187,14 @@ export const MIGRATIONS: Migration[] = [
   {
     // Application versions (lib/versions/, docs/DESIGN.md promise 11): a process recovers and
     // dequeues only workflows of its own version; the version each executor serves is kept with its
-    // heartbeat so that `wf versions` can say which versions have no live executor.
+    // heartbeat so that `wf versions` can say which versions have no live executor. Before this, the
+    // workbook stamped every workflow "1" and ignored it: those rows become unversioned (NULL), which
+    // any version takes, so an older database's unfinished work is not stranded by the upgrade.
     version: 7,
-    statements: [`ALTER TABLE {S}executors ADD COLUMN application_version TEXT`],
+    statements: [
+      `ALTER TABLE {S}executors ADD COLUMN application_version TEXT`,
+      `UPDATE {S}workflow_status SET application_version = NULL WHERE application_version = '1'`,
+    ],
   },
 ];
 
