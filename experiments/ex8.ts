@@ -107,7 +107,9 @@ async function child(variant: Variant, action: string, id?: string): Promise<voi
   DBOS.setConfig({ name: APP, recoveryIntervalMs: 300 });
   await DBOS.launch();
   const r = DBOS.lastRecovery();
-  const stop = new Promise((resolve) => process.once('SIGTERM', resolve));
+  // A signal listener does not keep Node alive: a timer does, until SIGTERM comes.
+  const keepAlive = setInterval(() => {}, 1000);
+  const stop = new Promise((resolve) => process.once('SIGTERM', resolve)).finally(() => clearInterval(keepAlive));
   const source = process.env.DBOS__APPVERSION ? 'DBOS__APPVERSION' : 'hash';
   say(`READY pid=${process.pid} variant=${variant} version=${DBOS.applicationVersion} (${source}) ` +
     `recovered=${JSON.stringify(r.recovered.map((h) => h.workflowID))} leftAlone=${JSON.stringify(r.otherVersions.map((o) => o.workflowID))}`);
@@ -121,6 +123,7 @@ async function child(variant: Variant, action: string, id?: string): Promise<voi
   if (action === 'start') await outcome(await DBOS.startWorkflow(wfn, { workflowID: id })(id!));
   if (action === 'recover') for (const h of r.recovered) await outcome(h);
   if (action === 'serve') await stop;
+  clearInterval(keepAlive);
   await DBOS.shutdown();
 }
 
