@@ -200,6 +200,7 @@ async function deploy(stamp: string) {
   say(`Step 5: fulfil ${w1} runs with the original code, default version; it crashes inside "ship"`);
   const crashed = await run('original', ['original', 'start', w1, '--crash']);
   const crashedVersion = (await sys.getWorkflow(w1))?.applicationVersion ?? null;
+  say(`  ${crashed.stderr.split('\n').find((l) => l.startsWith('[fault]')) ?? '(no [fault] line: it did not crash)'}`);
   say(`  exit ${crashed.code ?? crashed.signal}; ${w1} is ${(await sys.getWorkflow(w1))?.status} at version ${crashedVersion}, recorded: ${(await stepsOf(w1)).join(', ')}`);
   say('Step 6: the code is edited (a step added at the end) and started again: a new default version');
   const edited = await serve('edited', 'appended');
