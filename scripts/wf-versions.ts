@@ -18,7 +18,6 @@ import { UNFINISHED, type SystemDatabase } from '../lib/storage/types.js';
 import { seemsLive } from './wf-queues.js';
 
 type Out = (text: string) => void;
-const USAGE = 'usage: npm run wf -- versions [--app NAME] [--json] [--pg|--sqlite]';
 
 export interface VersionSummary {
   /** null: enqueued by a client without appVersion, any version's worker takes it */
@@ -56,7 +55,7 @@ export async function wfVersions(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     args: argv, allowPositionals: true,
     options: { app: { type: 'string' }, json: { type: 'boolean' }, pg: { type: 'boolean' }, sqlite: { type: 'boolean' } },
   });
-  if (positionals.length) throw new ConfigError(`wf versions takes no argument (got: ${positionals.join(' ')}). ${USAGE}`);
+  if (positionals.length) throw new ConfigError(`wf versions takes no argument (got: ${positionals.join(' ')}): npm run wf -- versions [--app NAME] [--json].`);
   if (o.app) checkAppName(o.app);
   const choice = databaseFromEnv(o.app ?? 'wf', env, argv);
   if (choice.kind === 'sqlite' && ((!o.app && !env.WORKBOOK_SQLITE_FILE) || !existsSync(choice.file))) {
