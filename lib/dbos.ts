@@ -135,6 +135,7 @@ export class DBOS {
     if (state.db) throw new ConfigError('DBOS.setConfig must come before DBOS.launch() (or after DBOS.shutdown()).');
     checkAppName(cfg.name);
     if (cfg.executorLeaseMs !== undefined && !(cfg.executorLeaseMs > 0)) throw new ConfigError(`executorLeaseMs must be a number of ms > 0 (got ${cfg.executorLeaseMs}).`);
+    if (cfg.applicationVersion !== undefined) checkVersion(cfg.applicationVersion, 'applicationVersion in DBOS.setConfig');
     config = cfg;
   }
 
