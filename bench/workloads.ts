@@ -73,7 +73,7 @@ async function seedCrashedWorkflow(n: number): Promise<string> {
   const q = hotStatements(S, false);
   const start = hotParams.insertWorkflow({
     workflowID: id, name: 'benchReplay', inputs: serialize([n], 'the replay inputs'), executorID: 'bench-crashed-executor',
-    applicationID: BENCH_APP, applicationVersion: '1', parentWorkflowID: null, now,
+    applicationID: BENCH_APP, applicationVersion: DBOS.applicationVersion, parentWorkflowID: null, now,
   });
   const statements = [
     { sql: q.insertWorkflow, params: hotParams.statusOnly(start) },

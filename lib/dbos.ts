@@ -20,13 +20,19 @@ import { openDatabase } from './storage/open.js';
 import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
 import { currentTransaction, resolveTransactionConfig, runTransactionStep, type TransactionConfig } from './transactions/index.js';
 import { toListFilter, toWorkflowStatus, type GetWorkflowsInput, type WorkflowStatus } from './workflow-status.js';
+import { logLeftAlone, moveToVersion, noteOtherVersion, recordExecutorVersion, versionInfo } from './versions/serve.js';
+import { chooseAppVersion, checkVersion } from './versions/version.js';
 
 export interface EngineConfig {
   /** the application: the lesson's name (ex1). Names its SQLite file and its PostgreSQL schema. */
   name: string;
   /** where the state goes (default: from the environment, see lib/config.ts) */
   database?: DatabaseChoice;
-  /** stored with each workflow (default "1") */
+  /**
+   * the version this process serves, stored with each workflow it starts: it recovers and dequeues
+   * only workflows of this version (default: DBOS__APPVERSION, else a hash of the registered
+   * workflows' code and the engine's version, as DBOS; lib/versions/)
+   */
   applicationVersion?: string;
   /** an executor whose heartbeat is older than this is taken for dead, in ms (default 10000) */
   executorLeaseMs?: number;
@@ -48,6 +54,8 @@ export interface RecoveryReport {
   ownedElsewhere: string[];
   unknown: WorkflowNotRegisteredError[];
   damaged: DamagedRowError[];
+  /** unfinished workflows of other application versions: left to a process of their version */
+  otherVersions: { workflowID: string; applicationVersion: string }[];
 }
 
 export interface StepInfo {
@@ -127,6 +135,7 @@ export class DBOS {
     if (state.db) throw new ConfigError('DBOS.setConfig must come before DBOS.launch() (or after DBOS.shutdown()).');
     checkAppName(cfg.name);
     if (cfg.executorLeaseMs !== undefined && !(cfg.executorLeaseMs > 0)) throw new ConfigError(`executorLeaseMs must be a number of ms > 0 (got ${cfg.executorLeaseMs}).`);
+    if (cfg.applicationVersion !== undefined) checkVersion(cfg.applicationVersion, 'applicationVersion in DBOS.setConfig');
     config = cfg;
   }
 
@@ -144,12 +153,21 @@ export class DBOS {
     state.db = opened.db;
     releaseDatabase = opened.release;
     state.appName = config.name;
-    state.applicationVersion = config.applicationVersion ?? '1';
+    let chosen: ReturnType<typeof chooseAppVersion>;
+    try {
+      chosen = chooseAppVersion(config.applicationVersion, process.env, state.workflows.values(), config.name);
+    } catch (err) {
+      await DBOS.shutdown().catch(() => undefined);
+      throw err;
+    }
+    state.applicationVersion = chosen.version;
+    versionInfo.source = chosen.source;
     state.leaseMs = config.executorLeaseMs ?? 10_000;
     state.recoveryIntervalMs = config.recoveryIntervalMs ?? Math.min(3000, Math.max(100, Math.floor(state.leaseMs / 2)));
-    log.debug(`engine: ${opened.db.description}, executor ${state.executorID}`);
+    log.debug(`engine: ${opened.db.description}, executor ${state.executorID}, application version ${state.applicationVersion}`);
     try {
       await beat();
+      await recordExecutorVersion();
     } catch (err) {
       await DBOS.shutdown().catch(() => undefined);
       throw launchError(opened.db.description, err);
@@ -157,6 +175,7 @@ export class DBOS {
     heartbeat = setInterval(beatNow, Math.max(50, Math.floor(state.leaseMs / 5)));
     heartbeat.unref();
     lastRecovery = await DBOS.recoverPendingWorkflows();
+    logLeftAlone(lastRecovery.recovered.length, lastRecovery.otherVersions);
     startRecoveryLoop();
     schedules.startScheduler();
     await startQueueWorkers();
@@ -274,7 +293,7 @@ export class DBOS {
     return state.executorID;
   }
 
-  /** The version stored with each workflow this process starts (EngineConfig.applicationVersion, default "1"). */
+  /** The version this process serves and stores with each workflow it starts (lib/versions/: config, DBOS__APPVERSION, or the code's hash). */
   static get applicationVersion(): string {
     return state.applicationVersion;
   }
@@ -306,12 +325,24 @@ export class DBOS {
     return ok;
   }
 
-  /** Runs a cancelled or parked workflow again, on purpose, with its recovery count reset. */
-  static async resumeWorkflow<R = unknown>(workflowID: string): Promise<WorkflowHandle<R>> {
+  /**
+   * Runs a cancelled or parked workflow again, on purpose, with its recovery count reset. With
+   * `applicationVersion` (ours; DBOS has it on forkWorkflow and rewindWorkflow) the workflow is first
+   * restamped with that version, also while PENDING: that moves a workflow stranded by a deploy to
+   * the running version, whose code then replays its recorded steps (README: when that is safe).
+   * Without it, a workflow of another version is left to a process of that version.
+   */
+  static async resumeWorkflow<R = unknown>(workflowID: string, options: { applicationVersion?: string } = {}): Promise<WorkflowHandle<R>> {
+    if (options.applicationVersion !== undefined) {
+      const to = checkVersion(options.applicationVersion, 'resumeWorkflow\'s applicationVersion');
+      if (!(await db().getWorkflow(workflowID))) throw new WorkflowNotFoundError(workflowID);
+      if (!(await moveToVersion(db(), workflowID, to))) log.warn(`workflow ${workflowID} has finished: its application version stays as it ran`);
+    }
     const row = await db().getWorkflow(workflowID);
     if (!row) throw new WorkflowNotFoundError(workflowID);
     const reg = state.workflows.get(row.name);
     if (!reg) throw new WorkflowNotRegisteredError(workflowID, row.name, [...state.workflows.keys()]);
+    noteOtherVersion(row);
     if (row.status === 'CANCELLED' || row.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
       const reset = await db().setStatus(workflowID, 'PENDING', [row.status], { now: Date.now(), resetAttempts: true });
       if (reset) {

@@ -19,6 +19,7 @@ import {
 } from './errors.js';
 import { log } from './log.js';
 import { requeueIfOrphaned } from './queues/worker.js';
+import { servesVersion } from './versions/serve.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
 import { db, ownerAlive, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
@@ -200,6 +201,8 @@ export async function claim(reg: WorkflowRegistration, row: WorkflowRow): Promis
   if (state.running.has(row.workflowID) || claiming.has(row.workflowID)) return null;
   // A queued workflow goes back to its queue instead, so that its limits decide who runs it (promise 10).
   if (row.queueName) return (await requeueIfOrphaned(row), null);
+  // Another application version's workflow is left to a process of that version (promise 11).
+  if (!servesVersion(row)) return null;
   claiming.add(row.workflowID);
   try {
     return await claimNow(reg, row);

@@ -107,7 +107,10 @@ export async function findOrStart<R>(name: string, start: () => Promise<Workflow
         `List them with npm run wf -- list --app ${lessonApp} (with the WORKBOOK_DB or DATABASE_URL of the run that made it).`);
     }
     console.log(`resuming workflow ${resumeID} on purpose (--resume): its recovery count starts again`);
-    return { handle: (await DBOS.resumeWorkflow<R>(resumeID)) as WorkflowHandle<R>, how: 'resumed' };
+    // On purpose means here: a workflow of another application version (older code) moves to this
+    // one, whose code replays its recorded steps (README, ex8: when that is safe).
+    const handle = await DBOS.resumeWorkflow<R>(resumeID, { applicationVersion: DBOS.applicationVersion });
+    return { handle: handle as WorkflowHandle<R>, how: 'resumed' };
   }
   const [latest] = await DBOS.listWorkflows({ workflowName: name, sortDesc: true, limit: 1 });
   if (latest?.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' && (latest.updatedAt ?? 0) >= launchedAt) return { parked: latest.workflowID };

@@ -7,6 +7,7 @@ import { claim } from './engine.js';
 import { DamagedRowError, WorkflowNotRegisteredError } from './errors.js';
 import { log } from './log.js';
 import { db, ownerAlive, state } from './state.js';
+import { servesVersion } from './versions/serve.js';
 import { UNFINISHED, type ExecutorStatus } from './storage/types.js';
 
 /** What a recovery pass found: recovered here, parked as dead letters, left to a live owner, unknown names, damaged rows. */
@@ -17,6 +18,8 @@ export interface RecoveryReport {
   ownedElsewhere: string[];
   unknown: WorkflowNotRegisteredError[];
   damaged: DamagedRowError[];
+  /** unfinished workflows of other application versions, left to a process of their version (promise 11) */
+  otherVersions: { workflowID: string; applicationVersion: string }[];
 }
 
 /** Taken over by the background pass since the last recoverPendingWorkflows() call: it reports them too. */
@@ -32,12 +35,16 @@ function warnOnce(key: string, message: string): void {
 
 /** One pass over the application's unfinished workflows, oldest first. */
 export async function recoverPending(): Promise<RecoveryReport> {
-  const report: RecoveryReport = { recovered: background, parked: [], ownedElsewhere: [], unknown: [], damaged: [] };
+  const report: RecoveryReport = { recovered: background, parked: [], ownedElsewhere: [], unknown: [], damaged: [], otherVersions: [] };
   background = [];
   const rows = await db().listWorkflows({ status: UNFINISHED, applicationID: state.appName });
   const executors = new Map<string, Promise<ExecutorStatus | undefined>>();
   for (const row of rows) {
     if (state.running.has(row.workflowID)) continue;
+    if (!servesVersion(row)) {
+      report.otherVersions.push({ workflowID: row.workflowID, applicationVersion: row.applicationVersion! });
+      continue;
+    }
     const reg = state.workflows.get(row.name);
     if (!reg) {
       const err = new WorkflowNotRegisteredError(row.workflowID, row.name, [...state.workflows.keys()]);

@@ -47,13 +47,17 @@ export async function wfQueues(argv: string[], env: NodeJS.ProcessEnv, out: Out,
   }
 }
 
+/** An executor seen from outside (wf): its process not gone on this host, its heartbeat younger than the lease. */
+export const seemsLive = (ex: { hostname: string; pid: number; heartbeatAt: number }): boolean =>
+  !(ex.hostname === HOST && !pidAlive(ex.pid)) && Date.now() - ex.heartbeatAt < LEASE_MS;
+
 async function liveness(db: SystemDatabase): Promise<(executorID: string | null) => Promise<boolean>> {
   const seen = new Map<string, boolean>();
   return async (id) => {
     if (!id) return false;
     if (!seen.has(id)) {
       const ex = await db.getExecutor(id);
-      seen.set(id, !!ex && !(ex.hostname === HOST && !pidAlive(ex.pid)) && Date.now() - ex.heartbeatAt < LEASE_MS);
+      seen.set(id, !!ex && seemsLive(ex));
     }
     return seen.get(id)!;
   };

@@ -10,6 +10,10 @@
  *                   which run of the process (the first, each recovery) recorded what
  *   resume <id>     a CANCELLED or parked (MAX_RECOVERY_ATTEMPTS_EXCEEDED) workflow becomes PENDING
  *                   with its recovery count reset; its application runs it at its next start
+ *     --version V   also restamp it with application version V (a PENDING one too): a workflow
+ *                   stranded by a deploy moves to the running version (README: when that is safe)
+ *   versions        per application version, unfinished workflows and the live executors serving
+ *                   it; says STRANDED when unfinished work has no live executor of its version
  *   cancel <id>     a PENDING workflow becomes CANCELLED; a process running it stops at its next step
  *   --json          machine-readable output (list, get, steps)
  *
@@ -38,10 +42,13 @@ import { printable, printableJson, printableRow } from '../lib/printable.js';
 import { deserialize, deserializeError, shown, type RecordedError } from '../lib/serialize.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { wfSchedules } from './wf-schedules.js';
+import { wfVersions } from './wf-versions.js';
+import { moveToVersion } from '../lib/versions/serve.js';
+import { checkVersion } from '../lib/versions/version.js';
 import { isQueueCommand, wfQueues } from './wf-queues.js';
 import { isUnfinished, UNFINISHED, WORKFLOW_STATUSES, type SystemDatabase, type WorkflowRow, type WorkflowStatusValue } from '../lib/storage/types.js';
 
-const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel> [id] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--children] [--json] [--pg|--sqlite]`;
+const USAGE = `usage: npm run wf -- <list|get|steps|resume|cancel|versions> [id] [--version V] [--app NAME] [--status S] [--name N] [--since 1h] [--limit N] [--children] [--json] [--pg|--sqlite]`;
 const STATUSES: readonly WorkflowStatusValue[] = WORKFLOW_STATUSES;
 const COMMANDS = ['list', 'get', 'steps', 'resume', 'cancel'];
 
@@ -83,7 +90,7 @@ function workflowJson(w: WorkflowRow) {
   return { ...w, inputs: deserialize(w.inputs), output: deserialize(w.output), error: w.error === null ? null : deserializeError(w.error).message };
 }
 
-type Opts = { app?: string; status?: string; name?: string; since?: string; limit?: string; json?: boolean; children?: boolean };
+type Opts = { app?: string; status?: string; name?: string; since?: string; limit?: string; json?: boolean; children?: boolean; version?: string };
 /** The command line of another wf command on the same database: `again('steps', id)` (the --app and --pg it needs too). */
 type Again = (command: string, id: string) => string;
 /** Where a command prints (stdout for the CLI, an array in the tests). */
@@ -109,10 +116,12 @@ async function list(sys: SystemDatabase, o: Opts, out: Out): Promise<void> {
     if (got.length < page) break;
   }
   if (o.json) return void out(printableJson(rows.map(workflowJson)));
-  const t = table(['workflow id', 'name', 'status', 'executions', 'created', 'took']);
+  const t = table(['workflow id', 'name', 'status', 'version', 'executions', 'created', 'took']);
   for (const w of rows.map(printableRow)) {
     const done = !isUnfinished(w.status);
-    t.push([w.workflowID, w.name, w.status, w.recoveryAttempts, time(w.createdAt), done ? formatMs(w.updatedAt - w.createdAt) : '-']);
+    // A default version is a 32-digit hash: its first 12 tell versions apart (wf get shows it whole).
+    const version = w.applicationVersion === null ? '-' : /^[0-9a-f]{32}$/.test(w.applicationVersion) ? `${w.applicationVersion.slice(0, 12)}...` : w.applicationVersion;
+    t.push([w.workflowID, w.name, w.status, version, w.recoveryAttempts, time(w.createdAt), done ? formatMs(w.updatedAt - w.createdAt) : '-']);
   }
   out(rows.length ? t.toString() : 'no workflows match.');
   if (rows.length === limit) out(`(the newest ${limit}; --limit shows more)`);
@@ -171,9 +180,16 @@ async function steps(sys: SystemDatabase, id: string | undefined, o: Opts, out: 
   for (const l of renderTimeline(w, ops)) out(l);
 }
 
-export async function resume(sys: SystemDatabase, id: string | undefined, out: Out, again: Again): Promise<void> {
+export async function resume(sys: SystemDatabase, id: string | undefined, o: Opts, out: Out, again: Again): Promise<void> {
   const raw = await mustGet(sys, id, 'resume');
   const w = { ...raw, workflowID: printable(raw.workflowID), applicationID: raw.applicationID && printable(raw.applicationID) };
+  if (o.version !== undefined) {
+    const to = checkVersion(o.version, '--version');
+    if (!(await moveToVersion(sys, raw.workflowID, to))) throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): its version stays as it ran; --version moves an unfinished, CANCELLED or parked workflow.`);
+    out(`workflow ${w.workflowID} moved from application version ${printable(String(raw.applicationVersion))} to ${printable(to)}: a live process of version ${printable(to)} recovers it ` +
+      `(within its recovery interval, or at its next start), replaying its recorded steps with its code; a step it calls under another name at a recorded function id fails the workflow (promise 4).`);
+    if (isUnfinished(w.status)) return;
+  }
   if (isUnfinished(w.status)) {
     return void out(`workflow ${w.workflowID} is already ${w.status}: its application recovers it at its next start (if its process is gone).`);
   }
@@ -218,12 +234,13 @@ export async function wf(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: 
 
 async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<void> {
   if (argv[0] === 'schedules') return wfSchedules(argv.slice(1), env, out); // scripts/wf-schedules.ts
+  if (argv[0] === 'versions') return wfVersions(argv.slice(1), env, out); // scripts/wf-versions.ts
   const { values: o, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       app: { type: 'string' }, status: { type: 'string' }, name: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' },
-      json: { type: 'boolean' }, children: { type: 'boolean' }, pg: { type: 'boolean' }, sqlite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, children: { type: 'boolean' }, pg: { type: 'boolean' }, sqlite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'string' },
     },
   });
   const [command, id, ...extra] = positionals;
@@ -231,6 +248,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<vo
   if (!command) throw new ConfigError(`give a command: ${COMMANDS.join(', ')}.`);
   if (!COMMANDS.includes(command)) throw new ConfigError(`"${command}" is not a wf command: use ${COMMANDS.join(', ')}.`);
   if (extra.length || (command === 'list' && id)) throw new ConfigError(`wf ${command} takes ${command === 'list' ? 'no id' : 'one id'} (got: ${positionals.slice(1).join(' ')}).`);
+  if (o.version !== undefined && command !== 'resume') throw new ConfigError(`--version goes with wf resume (it moves a workflow to that application version), not with wf ${command}.`);
   if (o.app) checkAppName(o.app);
   const choice = databaseFromEnv(o.app ?? 'wf', env, argv);
   if (choice.kind === 'sqlite') {
@@ -251,7 +269,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<vo
     if (command === 'list') await list(db, o, out);
     else if (command === 'get') await get(db, id, o, out, again);
     else if (command === 'steps') await steps(db, id, o, out);
-    else if (command === 'resume') await resume(db, id, out, again);
+    else if (command === 'resume') await resume(db, id, o, out, again);
     else await cancel(db, id, out, again);
   });
 }

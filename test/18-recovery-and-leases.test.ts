@@ -45,19 +45,21 @@ async function ownedBy(id: string, owner: { executorID: string; hostname: string
   await DBOS.appDatabase.query(`INSERT INTO ${S}executors (executor_id, hostname, pid, heartbeat_at) VALUES (?, ?, ?, ?)`, [owner.executorID, owner.hostname, owner.pid, owner.heartbeatAt]);
   await DBOS.appDatabase.query(
     `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, inputs, executor_id, application_id, application_version, recovery_attempts, created_at, updated_at)
-     VALUES (?, 'PENDING', 'leaseWorkflow', '[21]', ?, 'lease', '1', 1, ?, ?)`,
-    [id, owner.executorID, now, now],
+     VALUES (?, 'PENDING', 'leaseWorkflow', '[21]', ?, 'lease', ?, 1, ?, ?)`,
+    [id, owner.executorID, DBOS.applicationVersion, now, now],
   );
 }
 
 describe.each(DATABASES)('%s', (kind) => {
   it('the background pass takes over a dead owner\'s workflows while this process runs (no launch, no getResult)', async () => {
     const { choice, env } = await freshDatabase(kind);
-    DBOS.setConfig({ name: 'race', database: choice, recoveryIntervalMs: 300 });
+    // This file and the worker register other code, so their default versions differ: one shared
+    // version, as a deploy of several components pins it (promise 11).
+    DBOS.setConfig({ name: 'race', database: choice, recoveryIntervalMs: 300, applicationVersion: 'test18' });
     await DBOS.launch();
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/recovery-worker.ts'], {
       cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ...env, MODE: 'create', WORKFLOWS: '4', EFFECTS_DIR: tempDir(), RELEASE_FILE: join(tempDir(), 'never') },
+      env: { ...process.env, ...env, DBOS__APPVERSION: 'test18', MODE: 'create', WORKFLOWS: '4', EFFECTS_DIR: tempDir(), RELEASE_FILE: join(tempDir(), 'never') },
     });
     children.push(child);
     await new Promise<void>((resolve, reject) => {

@@ -54,8 +54,8 @@ describe.each(DATABASES)('%s', (kind) => {
   const insertRow = (id: string, status: string, inputs: string, extra: { output?: string; attempts?: unknown } = {}) =>
     DBOS.appDatabase.query(
       `INSERT INTO ${S()}workflow_status (workflow_uuid, status, name, inputs, output, executor_id, application_id, application_version, recovery_attempts, created_at, updated_at)
-       VALUES (?, ?, 'doubled', ?, ?, 'gone-executor', 'damaged', '1', ?, ?, ?)`,
-      [id, status, inputs, extra.output ?? null, extra.attempts ?? 1, Date.now(), Date.now()],
+       VALUES (?, ?, 'doubled', ?, ?, 'gone-executor', 'damaged', ?, ?, ?, ?)`,
+      [id, status, inputs, extra.output ?? null, DBOS.applicationVersion, extra.attempts ?? 1, Date.now(), Date.now()],
     );
 
   it('damaged rows are named (id, column, fix), left alone, and stop neither launch, nor other recoveries, nor listing', async () => {

@@ -109,7 +109,7 @@ for (const kind of DATABASES) {
         await setup.upsertExecutor({ executorID: 'gone', hostname: hostname(), pid: 2 ** 22 + 1, heartbeatAt: Date.now() });
         for (const id of ids) {
           await setup.insertWorkflow({ workflowID: id, name: 'inProcess', inputs: '[]', executorID: 'gone', applicationID: 'race1',
-            applicationVersion: '1', parentWorkflowID: null, now: Date.now() });
+            applicationVersion: DBOS.applicationVersion, parentWorkflowID: null, now: Date.now() });
         }
       });
       // The reply to a successful claim comes late (a slow network after the commit): meanwhile

@@ -54,7 +54,7 @@ for (const kind of DATABASES) {
             queueName: 'race', deduplicationID: null, priority: 0, now: Date.now() });
         }
         const got = await Promise.all(opened.map((o, i) => o.db.claimQueued({
-          queueName: 'race', executorID: `ex-${i}`, applicationID: 'q63', workflowNames: ['job'], globalConcurrency: 4, workerConcurrency: 3, now: Date.now(),
+          queueName: 'race', executorID: `ex-${i}`, applicationID: 'q63', applicationVersion: '1', workflowNames: ['job'], globalConcurrency: 4, workerConcurrency: 3, now: Date.now(),
         })));
         const total = got.reduce((a, g) => a + g.length, 0);
         if (total !== 4) overshoot++;

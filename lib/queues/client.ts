@@ -15,7 +15,7 @@ export interface ClientEnqueueOptions extends EnqueueOptions {
   /** the name the workers registered the workflow under */
   workflowName: string;
   workflowID?: string;
-  /** stored with the workflow (default: none, any version's worker takes it) */
+  /** only a worker of this application version runs it (default: none, the first worker of any version takes it) */
   appVersion?: string;
 }
 

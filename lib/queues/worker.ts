@@ -5,7 +5,8 @@
 //      again under the queue's limits; their recorded steps replay, they do not run again;
 //   2. claims the next workflows the limits allow, in one atomic statement (storage/queue-sql.ts says
 //      how it keeps globalConcurrency), and runs them here.
-// Only workflows whose names this process registered are claimed: others wait for a worker that has them.
+// Only workflows whose names this process registered, of its application version, are claimed:
+// others wait for a worker that has them.
 import { execute } from '../engine.js';
 import { MaxRecoveryAttemptsExceededError } from '../errors.js';
 import { log } from '../log.js';
@@ -67,7 +68,7 @@ async function run(loop: Loop): Promise<void> {
 
 function claimNext(q: WorkflowQueue): Promise<ClaimedWorkflow[]> {
   return db().claimQueued({
-    queueName: q.name, executorID: state.executorID, applicationID: state.appName, workflowNames: [...state.workflows.keys()],
+    queueName: q.name, executorID: state.executorID, applicationID: state.appName, applicationVersion: state.applicationVersion, workflowNames: [...state.workflows.keys()],
     workerConcurrency: q.workerConcurrency, globalConcurrency: q.globalConcurrency, rateLimit: q.rateLimit, now: Date.now(),
   });
 }

@@ -3,7 +3,8 @@
 //
 // How the claim keeps globalConcurrency (docs/DESIGN.md promise 10). One statement counts the queue's
 // PENDING rows (all of them, and this executor's), its starts in the rate-limit window, and flips at
-// most the free slots of ENQUEUED rows to PENDING, in priority then created_at order. It runs in a
+// most the free slots of ENQUEUED rows to PENDING, in priority then created_at order. Only rows of
+// the worker's application version, or of none (stamped with the worker's on the claim: promise 11). It runs in a
 // transaction that first takes the queue's lock: on PostgreSQL a transaction-level advisory lock on
 // the queue's name, so two workers claiming at the same instant count one after the other, each
 // seeing the other's committed claim (FOR UPDATE SKIP LOCKED alone would let both count the same
@@ -38,12 +39,13 @@ export function queueStatements(S: string, rowLock: string) {
        ), picked AS MATERIALIZED (
          SELECT workflow_uuid FROM ${S}workflow_status
          WHERE queue_name = ? AND status = 'ENQUEUED' AND (application_id = ? OR application_id IS NULL)
+           AND (application_version = ? OR application_version IS NULL)
            AND name IN (${Array.from({ length: names }, () => '?').join(', ')})
          ORDER BY priority, created_at, workflow_uuid
          LIMIT (SELECT CASE WHEN MIN(n) < 0 THEN 0 ELSE MIN(n) END FROM slots)${rowLock}
        )
        UPDATE ${S}workflow_status
-       SET status = 'PENDING', executor_id = ?, application_id = COALESCE(application_id, ?),
+       SET status = 'PENDING', executor_id = ?, application_id = COALESCE(application_id, ?), application_version = ?,
            recovery_attempts = recovery_attempts + 1, started_at_epoch_ms = ?, updated_at = ?
        WHERE workflow_uuid IN (SELECT workflow_uuid FROM picked) AND status = 'ENQUEUED'
        RETURNING workflow_uuid, name, inputs, recovery_attempts`,
@@ -76,8 +78,8 @@ export async function claimQueued(d: Driver, q: ReturnType<typeof queueStatement
   const params = [
     c.executorID, since, c.queueName, since,
     c.workerConcurrency ?? UNLIMITED, c.globalConcurrency ?? UNLIMITED, c.rateLimit?.limitPerPeriod ?? UNLIMITED,
-    c.queueName, c.applicationID, ...c.workflowNames,
-    c.executorID, c.applicationID, c.now, c.now,
+    c.queueName, c.applicationID, c.applicationVersion, ...c.workflowNames,
+    c.executorID, c.applicationID, c.applicationVersion, c.now, c.now,
   ];
   const rows = await d.lockedAll<Raw>(`queue ${c.queueName}`, q.claim(c.workflowNames.length), params);
   return rows.map((r) => ({ workflowID: String(r.workflow_uuid), name: String(r.name), inputs: r.inputs === null ? null : String(r.inputs), attempt: Number(r.recovery_attempts) }));

@@ -11,7 +11,9 @@
 //                   keyed by (workflow_uuid, function_id): its output or its final error. Written once, when the step
 //                   ends; nothing is written when it starts. A replay reads these instead of running.
 // executors         one row per engine process: host, pid and a heartbeat, so that recovery can
-//                   tell a workflow whose owner is alive from one whose owner died.
+//                   tell a workflow whose owner is alive from one whose owner died; and the
+//                   application version it serves (migration 7), so that `wf versions` can tell
+//                   work that waits for its version's executor from work that has none.
 // notifications     one row per message sent to a workflow (DBOS.send): its destination, topic and
 //                   message (JSON); `consumed` turns true, with the recv's function id, in the same
 //                   transaction that records that recv's outcome, so a message is consumed once.
@@ -180,6 +182,18 @@ export const MIGRATIONS: Migration[] = [
         queue_name TEXT,
         application_name TEXT
       )`,
+    ],
+  },
+  {
+    // Application versions (lib/versions/, docs/DESIGN.md promise 11): a process recovers and
+    // dequeues only workflows of its own version; the version each executor serves is kept with its
+    // heartbeat so that `wf versions` can say which versions have no live executor. Before this, the
+    // workbook stamped every workflow "1" and ignored it: those rows become unversioned (NULL), which
+    // any version takes, so an older database's unfinished work is not stranded by the upgrade.
+    version: 7,
+    statements: [
+      `ALTER TABLE {S}executors ADD COLUMN application_version TEXT`,
+      `UPDATE {S}workflow_status SET application_version = NULL WHERE application_version = '1'`,
     ],
   },
 ];

@@ -140,6 +140,8 @@ export interface QueueClaim {
   queueName: string;
   executorID: string;
   applicationID: string;
+  /** only workflows of this application version, or of none (lib/versions/) */
+  applicationVersion: string;
   /** only workflows this worker can run */
   workflowNames: string[];
   workerConcurrency?: number;

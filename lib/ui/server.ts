@@ -91,7 +91,7 @@ export function createUiApp(o: UiOptions): Hono {
     const again = (cmd: string) => `npm run wf -- ${cmd} <id>${o.wfArgs}`;
     const db = needDb();
     const id = c.req.param('id');
-    if (c.req.param('action') === 'resume') await resume(db, id, (t) => lines.push(t), again);
+    if (c.req.param('action') === 'resume') await resume(db, id, {}, (t) => lines.push(t), again);
     else await cancel(db, id, (t) => lines.push(t), again);
     return c.json({ message: lines.join('\n') });
   });
