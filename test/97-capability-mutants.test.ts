@@ -75,7 +75,7 @@ for (const kind of DATABASES) {
           queueName: 'wc', deduplicationID: null, priority: 0, now: Date.now() + j });
       }
       const claim = (executorID: string) => o.db.claimQueued({
-        queueName: 'wc', executorID, applicationID: 'q97', workflowNames: ['job'], globalConcurrency: 8, workerConcurrency: 3, now: Date.now(),
+        queueName: 'wc', executorID, applicationID: 'q97', applicationVersion: '1', workflowNames: ['job'], globalConcurrency: 8, workerConcurrency: 3, now: Date.now(),
       });
       expect((await claim('ex-a')).map((c) => c.workflowID)).toEqual(['w0', 'w1', 'w2']);
       expect(await claim('ex-a')).toEqual([]); // its 3 slots are taken: nothing more, though 5 of 8 are free
@@ -96,7 +96,7 @@ for (const kind of DATABASES) {
         const enqueue = (workflowID: string) => client.enqueue({ queueName: 'dd', workflowName: 'job', workflowID, deduplicationID: 'user-7' });
         await enqueue('first');
         await expect(enqueue('second')).rejects.toMatchObject({ name: 'DBOSQueueDuplicatedError', dbosErrorCode: 28, holderID: 'first' });
-        const got = await o.db.claimQueued({ queueName: 'dd', executorID: 'ex-a', applicationID: 'q97', workflowNames: ['job'], now: Date.now() });
+        const got = await o.db.claimQueued({ queueName: 'dd', executorID: 'ex-a', applicationID: 'q97', applicationVersion: '1', workflowNames: ['job'], now: Date.now() });
         expect(got.map((c) => c.workflowID)).toEqual(['first']); // now PENDING: still the holder
         await expect(enqueue('third')).rejects.toMatchObject({ dbosErrorCode: 28, holderID: 'first' });
         await o.db.app.exec(`UPDATE ${o.db.app.schemaPrefix}workflow_status SET status = 'SUCCESS' WHERE workflow_uuid = 'first'`);
