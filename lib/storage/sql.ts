@@ -287,7 +287,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.S = d.schemaPrefix;
     this.q = hotStatements(this.S, d.writesInWith);
     this.tm = timeAndMessageStatements(this.S);
-    this.qq = queueSql.queueStatements(this.S, d.rowLockClause);
+    this.qq = queueSql.queueStatements(this.S, d.rowLockClause, SELECT_WORKFLOW(this.S));
     this.app = {
       dialect: d.dialect,
       schemaPrefix: d.schemaPrefix,
@@ -566,7 +566,7 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   // ---- Queues: the SQL is in queue-sql.ts ----
   enqueueWorkflow(w: NewQueuedWorkflow): Promise<EnqueueOutcome> {
-    return queueSql.enqueueWorkflow(this.d, this.S, this.qq, w, (id) => this.getWorkflow(id), toWorkflowRow);
+    return queueSql.enqueueWorkflow(this.d, this.qq, w, (id) => this.getWorkflow(id), toWorkflowRow);
   }
 
   claimQueued(c: QueueClaim): Promise<ClaimedWorkflow[]> {
@@ -578,7 +578,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   listQueueRows(queueName: string | undefined, statuses?: string[]): Promise<WorkflowRow[]> {
-    return queueSql.listQueueRows(this.d, this.S, queueName, statuses, toWorkflowRow);
+    return queueSql.listQueueRows(this.d, this.qq, queueName, statuses, toWorkflowRow);
   }
 
   registerQueueWorker(w: QueueWorkerRow): Promise<void> {

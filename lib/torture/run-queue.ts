@@ -23,7 +23,7 @@ import type { RunStats, TortureOptions } from './run-counter.js';
 export const QUEUE_PROGRAM = 'lib/torture/queue-child.ts';
 const JOBS = 24;
 const WORKERS = 3;
-const LIMITS = { global: 3, worker: 2 };
+export const LIMITS = { global: 3, worker: 2 };
 const RUN_DEADLINE_MS = 90_000;
 
 export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOptions): Promise<RunStats> {
@@ -98,6 +98,7 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
       }));
       for (const e of execs) if (e.end === null) bad(`job ${e.job}: an execution in live worker ${e.pid} never ended`);
       const m = maxInFlightBy(execs.map((e) => ({ ...e, group: e.pid })));
+      stats.inFlight = { all: m.all, worker: Math.max(0, ...m.by.values()) };
       if (m.all > LIMITS.global) bad(`${m.all} jobs ran at once: globalConcurrency ${LIMITS.global} exceeded`);
       for (const [pid, n] of m.by) if (n > LIMITS.worker) bad(`worker ${pid} ran ${n} jobs at once: workerConcurrency ${LIMITS.worker} exceeded`);
       for (let i = 0; i < JOBS; i++) {
