@@ -73,6 +73,18 @@ for (const kind of DATABASES) {
         expect(JSON.parse(mine.own)).toMatchObject({ __dbos_serializer: 'superjson' });
         expect((await DBOS.getWorkflowStatus('older'))?.input).toEqual([21, 'x']);
         expect(await wfOut(env, ['get', 'by-worker', '--app', 'q63b'])).toMatch(/status\s+SUCCESS[\s\S]*inputs\s+\["2026-12-01T10:00:00\.000Z"/);
+
+        // Bad input from a client (issue 15, item 7): a queue no worker serves, a workflow name no
+        // worker registered. Both wait ENQUEUED, nothing lost, and `wf queues` names each with the fix.
+        await client.enqueue({ queueName: 'q_typo', workflowName: 'echo', workflowID: 'typo-queue' }, ...args);
+        await client.enqueue({ queueName: 'q_inputs', workflowName: 'nobodyKnows', workflowID: 'typo-name' }, 1);
+        await new Promise((r) => setTimeout(r, 100)); // several polls of the live worker
+        const queues = await wfOut(env, ['queues', '--app', 'q63b']);
+        expect(queues).toMatch(/WAITING: 1 ENQUEUED workflow\(s\) named "echo" on queue q_typo: no live worker registers "echo" \(no live worker serves this queue\)/);
+        expect(queues).toMatch(/WAITING: 1 ENQUEUED workflow\(s\) named "nobodyKnows" on queue q_inputs: no live worker registers "nobodyKnows" \(live workers register: [^)]*\becho\b/);
+        expect(queues).toMatch(/start a worker that registers the workflow under that name and the queue q_typo/);
+        expect(queues).not.toMatch(/WAITING: .* named "(echo|plain)" on queue q_inputs/);
+        for (const id of ['typo-queue', 'typo-name']) expect((await client.getWorkflow(id))?.status).toBe('ENQUEUED');
       } finally {
         await client.destroy();
       }
