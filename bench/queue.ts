@@ -115,6 +115,7 @@ export async function benchQueue(kind: BenchKind, mode: Mode, dir: string, pgUrl
   const raw = await openRawCommits(target);
   try {
     const before = await raw.measure(sizes.rawCommits);
+    progress(`queue: raw commits before, ${Math.round(before)}/s`);
     const measured: Omit<QueueRow, 'ratioToRaw'>[] = [];
     for (const w of QUEUE_WORKERS) {
       const q = `bench_${w}`;
@@ -136,6 +137,7 @@ export async function benchQueue(kind: BenchKind, mode: Mode, dir: string, pgUrl
       }
     }
     const after = await raw.measure(sizes.rawCommits);
+    progress(`queue: raw commits after, ${Math.round(after)}/s`);
     const commitsPerSecond = (before + after) / 2;
     return { jobs: sizes.jobs, raw: { before, after, commitsPerSecond }, rows: measured.map((r) => ({ ...r, ratioToRaw: r.perSecond / commitsPerSecond })) };
   } finally {
