@@ -8,6 +8,7 @@
  *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
  *   npm run torture -- --runs 20 --workload tx        # transaction steps: raw rows == recorded outcomes
  *   npm run torture -- --runs 20 --workload queue     # three queue workers, SIGKILLed from outside (lib/torture/run-queue.ts)
+ *                                                     (its table adds the most jobs in flight, against the queue's limits)
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
  *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (100 on SQLite, 250 on PostgreSQL), and
  *   --no-bundle (start the workload with tsx instead of a fresh esbuild bundle, lib/torture/bundle.ts).
