@@ -10,8 +10,11 @@
 //     first claim to the first worker's last finish), from started_at_epoch_ms and updated_at of the
 //     rows; when that window holds under a quarter of the jobs (a tiny run), over the whole drain;
 //   - dequeue latency: with the workers idle, `latencySamples` workflows enqueued one by one, 20 ms
-//     apart: started_at_epoch_ms - created_at, median and p99 (bounded below by the 10 ms poll
-//     interval; DBOS's default interval is 1 s).
+//     apart: from created_at (the client's clock, before its INSERT) to the start of the workflow's
+//     step (operation_outputs.started_at_epoch_ms, the worker's clock as it runs the step), median
+//     and p99 (bounded below by the 10 ms poll interval; DBOS's default interval is 1 s). Not the
+//     row's started_at_epoch_ms: a claim stamps that before it waits for the queue's lock, so under
+//     load a row enqueued meanwhile reads as dequeued before it was enqueued.
 // Each rate's ratio is taken against the mean of the raw rates measured before and after.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,7 +132,11 @@ export async function benchQueue(kind: BenchKind, mode: Mode, dir: string, pgUrl
           ids.add((await client.enqueue({ queueName: q, workflowName: 'benchQueued' }, i)).workflowID);
           await sleep(20);
         }
-        const lat = (await waitDone(client, q, sizes.jobs + sizes.latencySamples)).filter((r) => ids.has(r.workflowID)).map((r) => r.startedAtEpochMs! - r.createdAt);
+        await waitDone(client, q, sizes.jobs + sizes.latencySamples);
+        const lat = await Promise.all([...ids].map(async (id) => {
+          const [row, [step]] = await Promise.all([client.systemDatabase.getWorkflow(id), client.systemDatabase.loadOperations(id)]);
+          return step.startedAtEpochMs - row!.createdAt;
+        }));
         measured.push({ workers: w, ...rate, latency: { n: lat.length, medianMs: pct(lat, 50), p99Ms: pct(lat, 99) } });
         progress(`queue, ${w} worker(s): ${Math.round(rate.perSecond)} workflows/s (${rate.window}), dequeue latency median ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms`);
       } finally {
