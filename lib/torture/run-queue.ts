@@ -28,6 +28,9 @@ export const LIMITS = { global: 3, worker: 2 };
 // loaded that a worker takes 15 s to start, eight kills in a row can take two minutes; a fixed 90 s
 // for the whole run failed one run in twenty there without anything stuck), or after RUN_DEADLINE_MS.
 const STALL_MS = 60_000;
+// Made here once, before any worker starts: three workers' own CREATE TABLE IF NOT EXISTS at the same
+// instant can fail on PostgreSQL (pg_type_typname_nsp_index: seed 66 saw a worker die of it).
+const RUNS_TABLE = 'CREATE TABLE IF NOT EXISTS torture_q_runs (job INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT, PRIMARY KEY (job, attempt))';
 const RUN_DEADLINE_MS = 600_000;
 
 export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOptions): Promise<RunStats> {
@@ -65,6 +68,7 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
   const client = await DBOSClient.create({ database: place.choice, applicationName: 'torture' });
   try {
     for (let i = 0; i < JOBS; i++) await client.enqueue({ queueName: 'torture_q', workflowName: 'qjob', workflowID: `q-${i}` }, i);
+    await withDatabase(place.choice, 'torture', 'torture-setup', (sys) => sys.app.exec(RUNS_TABLE));
     await Promise.all(Array.from({ length: WORKERS }, start));
     const deadline = Date.now() + RUN_DEADLINE_MS;
     let doneBefore = 0;
