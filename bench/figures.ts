@@ -1,6 +1,7 @@
 // The benchmark's figures for one database, their JSON shape (profiles/bench-<time>.json), and the
 // targets of issue 6 checked against them.
 import type { Mode, Sizes } from './modes.js';
+import type { QueueFigures } from './queue.js';
 
 /** Several measurements of one figure, each from its own round; the median is the figure. */
 export interface Sampled {
@@ -48,6 +49,8 @@ export interface DatabaseResult {
   recovery: { steps: number; ms: number; queries: number; rawCommitEquivalents: number };
   rss: { firstSteps: number; firstPeakMb: number; lastSteps: number; lastPeakMb: number; growthMb: number };
   targets: TargetCheck[];
+  /** through a queue with 1, 2 and 4 worker processes (bench/queue.ts); absent with --no-queue */
+  queue?: QueueFigures;
 }
 
 export interface BenchReport {

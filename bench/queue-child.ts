@@ -1,4 +1,4 @@
-// A worker of the queue benchmark (bench/queue.ts): serves queue BENCH_QUEUE with the one-step
+// A worker of npm run bench's queue phase (bench/queue.ts): serves queue BENCH_QUEUE with the one-step
 // workflow "benchQueued", at most 10 at once per worker, polling every 10 ms. It loads everything, prints READY, and launches
 // only on SIGUSR1, so that all workers start claiming together; SIGTERM stops it.
 import { DBOS } from '../lib/index.js';
@@ -11,14 +11,17 @@ DBOS.registerWorkflow(async function benchQueued(i: number) {
   return benchStep(i);
 }, { name: 'benchQueued' });
 
-DBOS.setConfig({ name: 'bench' });
+DBOS.setConfig({ name: 'bench_queue' }); // bench/queue.ts QUEUE_APP: its own application, so launch() recovers nothing of the other phases
 const keepAlive = setInterval(() => {}, 1000);
-const go = new Promise((r) => process.once('SIGUSR1', r));
+// Both handlers before READY: bench/queue.ts stops the workers once the jobs are done, and on a
+// loaded machine one may still be inside launch() then (a SIGTERM without its handler kills it).
+const go = new Promise((r) => process.once('SIGUSR1', () => r('go')));
+const stop = new Promise((r) => process.once('SIGTERM', () => r('stop')));
 console.log('READY');
-await go;
-await DBOS.launch();
-const stop = new Promise((r) => process.once('SIGTERM', r)); // before the marker, which may prompt it
-console.log('LAUNCHED');
-await stop;
+if ((await Promise.race([go, stop])) === 'go') {
+  await DBOS.launch();
+  console.log('LAUNCHED');
+  await stop;
+}
 clearInterval(keepAlive);
 await DBOS.shutdown();

@@ -10,7 +10,9 @@
  *      engine, so the table splits each gap into what the rows cost and what the engine's code costs;
  *   4. experiments/ex5.ts end to end (1,000 users, 10 child workflows), run as a child process;
  *   5. the time and the queries to recover (replay) a workflow with 10,000 recorded steps;
- *   6. peak RSS after 10,000 and after 100,000 steps of one workflow (a fresh process).
+ *   6. peak RSS after 10,000 and after 100,000 steps of one workflow (a fresh process);
+ *   7. through a queue: one-step workflows/s with 1, 2 and 4 worker processes, and the dequeue
+ *      latency (enqueue to start, median and p99), with the raw rate measured around them (bench/queue.ts).
  * Raw commits and engine figures are measured in interleaved rounds, so that load from other
  * programs hits both; each ratio is taken against the raw rate measured around it.
  *
@@ -18,6 +20,7 @@
  *   npm run bench                      # quick: about a minute, both databases
  *   npm run bench -- --full            # larger N, more rounds
  *   npm run bench -- --db sqlite       # one database (sqlite or postgres)
+ *   npm run bench -- --no-queue        # without phase 7 (about 20 s per database in quick mode)
  *   npm run bench -- --quick-test      # tiny sizes: proves that every figure is measured (the test)
  *   npm run bench -- --full --markdown # the tables again in Markdown, as the README shows them
  *   DATABASE_URL=postgres://... npm run bench   # your own server instead of the embedded one
@@ -36,6 +39,7 @@ import { tempDir } from '../lib/storage/fresh.js';
 import { BENCH_KINDS, postgresServer, type BenchKind } from './databases.js';
 import type { BenchReport, DatabaseResult } from './figures.js';
 import { modeFromArgs } from './modes.js';
+import { benchQueue, renderQueueMarkdown, renderQueueTable } from './queue.js';
 import { runTs } from './spawn.js';
 import { renderMarkdown, renderTable } from './table.js';
 
@@ -83,6 +87,7 @@ async function benchOne(kind: BenchKind, dir: string, pgUrl?: string): Promise<D
   const bad = /^BAD INPUT: .*$/m.exec(run.stderr);
   if (run.code === 2 && bad) throw Object.assign(new Error(bad[0]), { badInput: true });
   if (run.code !== 0 || !result) throw new Error(`the ${kind} benchmark failed (exit ${run.code}, signal ${run.signal}):\n${run.stderr.slice(-3000)}`);
+  if (!argv.includes('--no-queue')) result.queue = await benchQueue(kind, mode, dir, pgUrl, (line) => progress(`[${kind}] ${line}`));
   return result;
 }
 
@@ -113,8 +118,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-for (const r of results) console.log(`\n${renderTable(r, process.stdout.isTTY)}`);
-if (argv.includes('--markdown')) for (const r of results) console.log(`\n${renderMarkdown(r)}`);
+for (const r of results) console.log(`\n${renderTable(r, process.stdout.isTTY)}${r.queue ? `\n${renderQueueTable(r.kind, r.queue, process.stdout.isTTY)}` : ''}`);
+if (argv.includes('--markdown')) for (const r of results) console.log(`\n${renderMarkdown(r)}${r.queue ? `\n\n${renderQueueMarkdown(r.kind, r.queue)}` : ''}`);
 if (results.length) {
   const report: BenchReport = {
     version: 1, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mode,

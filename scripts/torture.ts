@@ -8,6 +8,7 @@
  *   npm run torture -- --runs 20 --workload ex6       # ex6's dedup count must be exactly 1,000
  *   npm run torture -- --runs 20 --workload tx        # transaction steps: raw rows == recorded outcomes
  *   npm run torture -- --runs 20 --workload queue     # three queue workers, SIGKILLed from outside (lib/torture/run-queue.ts)
+ *                                                     (its table adds the most jobs in flight, against the queue's limits)
  *   npm run torture -- --runs 20 --workload messages  # sleep, setEvent, send, recv between steps (lib/torture/run-messages.ts)
  *   Tuning: --seed-from S (first seed), --max-deaths N per run (8), --kill-chance P that a process
  *   after a run's first gets a SIGKILL (0.7), --kill-window-ms W: it comes within W ms (100 on SQLite, 250 on PostgreSQL), and
@@ -42,7 +43,7 @@ import { CHAOS_DEFAULTS, type ChaosOptions } from '../lib/torture/chaos.js';
 import { chaosTorture } from '../lib/torture/chaos-report.js';
 import { EX6_PROGRAM, runEx6Seed } from '../lib/torture/run-ex6.js';
 import { runTxSeed, TX_PROGRAM } from '../lib/torture/run-tx.js';
-import { QUEUE_PROGRAM, runQueueSeed } from '../lib/torture/run-queue.js';
+import { LIMITS as QUEUE_LIMITS, QUEUE_PROGRAM, runQueueSeed } from '../lib/torture/run-queue.js';
 import { MESSAGES_PROGRAM, runMessagesSeed } from '../lib/torture/run-messages.js';
 import { COUNTER_PROGRAM, DEFAULT_OPTIONS, referenceResult, runCounterSeed, type RunStats, type TortureOptions } from '../lib/torture/run-counter.js';
 
@@ -118,7 +119,7 @@ async function postgresServer(): Promise<{ url: string; stop: () => Promise<void
   return { url: server.adminUrl, stop };
 }
 
-interface Totals { runs: number; processes: number; aborts: number; kills: number; recoveries: number; reRuns: number; retries: number; violations: number }
+interface Totals { runs: number; processes: number; aborts: number; kills: number; recoveries: number; reRuns: number; retries: number; violations: number; inFlight?: { all: number; worker: number } }
 
 function total(list: RunStats[]): Totals {
   const t: Totals = { runs: 0, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: 0 };
@@ -131,6 +132,7 @@ function total(list: RunStats[]): Totals {
     t.reRuns += s.reRuns;
     t.retries += s.retries;
     t.violations += s.violations.length;
+    if (s.inFlight) t.inFlight = { all: Math.max(t.inFlight?.all ?? 0, s.inFlight.all), worker: Math.max(t.inFlight?.worker ?? 0, s.inFlight.worker) };
   }
   return t;
 }
@@ -173,11 +175,13 @@ async function main(): Promise<number> {
     await pg?.stop();
   }
 
-  const table = new Table({ style: { head: [], border: [] }, head: ['database', 'runs', 'processes', 'deaths: abort', 'deaths: SIGKILL', 'recoveries', 're-run before recording', 'step retries', 'invariant violations'] });
+  const queue = args.workload === 'queue'; // its table adds the most jobs in flight against the queue's limits
+  const table = new Table({ style: { head: [], border: [] }, head: ['database', 'runs', 'processes', 'deaths: abort', 'deaths: SIGKILL', 'recoveries', 're-run before recording', 'step retries',
+    ...(queue ? [`most in flight (limit ${QUEUE_LIMITS.global})`, `most in one worker (limit ${QUEUE_LIMITS.worker})`] : []), 'invariant violations'] });
   const summary: Record<string, Totals> = {};
   for (const db of args.dbs) {
     const t = (summary[db] = total(results.filter((r) => r.db === db)));
-    table.push([db, t.runs, t.processes, t.aborts, t.kills, t.recoveries, t.reRuns, t.retries, t.violations]);
+    table.push([db, t.runs, t.processes, t.aborts, t.kills, t.recoveries, t.reRuns, t.retries, ...(queue ? [t.inFlight?.all ?? '-', t.inFlight?.worker ?? '-'] : []), t.violations]);
   }
   console.log(table.toString());
   console.log(`${results.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`);

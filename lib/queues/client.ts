@@ -7,7 +7,8 @@ import { checkAppName, databaseFromEnv, type DatabaseChoice } from '../config.js
 import { ConfigError, MaxRecoveryAttemptsExceededError, WorkflowCancelledError, WorkflowNotFoundError } from '../errors.js';
 import { deserialize, deserializeError } from '../serialize.js';
 import { openDatabase } from '../storage/open.js';
-import type { SystemDatabase, WorkflowRow } from '../storage/types.js';
+import type { SystemDatabase } from '../storage/types.js';
+import { toWorkflowStatus, type WorkflowStatus } from '../workflow-status.js';
 import { enqueueRow, type EnqueueOptions } from './enqueue.js';
 
 export interface ClientEnqueueOptions extends EnqueueOptions {
@@ -62,6 +63,12 @@ export class DBOSClient {
     return new ClientHandle<R>(this.db, id);
   }
 
+  /** The workflow as DBOS shows it (its inputs, output, queue), or undefined when there is none with that id. */
+  async getWorkflow(workflowID: string): Promise<WorkflowStatus | undefined> {
+    const row = await this.db.getWorkflow(workflowID);
+    return row && toWorkflowStatus(row);
+  }
+
   retrieveWorkflow<R = unknown>(workflowID: string): ClientHandle<R> {
     return new ClientHandle<R>(this.db, workflowID);
   }
@@ -81,8 +88,10 @@ export class DBOSClient {
 export class ClientHandle<R> {
   constructor(private readonly db: SystemDatabase, readonly workflowID: string) {}
 
-  getStatus(): Promise<WorkflowRow | undefined> {
-    return this.db.getWorkflow(this.workflowID);
+  /** As DBOS: the inputs, output and error as values, the queue's fields (queueName, priority, dequeuedAt). */
+  async getStatus(): Promise<WorkflowStatus | undefined> {
+    const row = await this.db.getWorkflow(this.workflowID);
+    return row && toWorkflowStatus(row);
   }
 
   /** Waits (polling, with backoff to 500 ms) until a worker has finished the workflow. */

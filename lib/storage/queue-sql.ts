@@ -14,6 +14,7 @@
 // `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL may rescan the subquery once per
 // outer row (a nested-loop semi join), each rescan skipping the rows the last one locked, and the
 // LIMIT no longer bounds the claim (it took all 10 of 10 rows with 4 free slots before this).
+import { SERIALIZATION } from '../serialize.js';
 import type { Driver } from './sql.js';
 import type { ClaimedWorkflow, EnqueueOutcome, NewQueuedWorkflow, QueueClaim, QueueWorkerRow, WorkflowRow } from './types.js';
 
@@ -22,13 +23,17 @@ type Raw = Record<string, unknown>;
 /** No limit: a slot count no queue reaches. */
 const UNLIMITED = 2 ** 31 - 1;
 
-export function queueStatements(S: string, rowLock: string) {
+export function queueStatements(S: string, rowLock: string, select: string) {
+  const enqueue = `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, executor_id, application_id,
+         application_version, recovery_attempts, parent_workflow_id, serialization, queue_name, deduplication_id, priority, created_at, updated_at)
+       VALUES (?, 'ENQUEUED', ?, NULL, ?, ?, 0, NULL, '${SERIALIZATION}', ?, ?, ?, ?, ?)
+       ON CONFLICT (workflow_uuid) DO NOTHING`;
   return {
-    enqueue: `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, inputs, executor_id, application_id,
-         application_version, recovery_attempts, parent_workflow_id, queue_name, deduplication_id, priority, created_at, updated_at)
-       VALUES (?, 'ENQUEUED', ?, ?, NULL, ?, ?, 0, NULL, ?, ?, ?, ?, ?)
-       ON CONFLICT (workflow_uuid) DO NOTHING`,
-    holder: `SELECT * FROM ${S}workflow_status WHERE queue_name = ? AND deduplication_id = ? AND status IN ('ENQUEUED', 'PENDING')`,
+    // The row, and its inputs in workflow_input as a started workflow's (sql.ts insertWorkflow),
+    // written only when the row is new: one statement on PostgreSQL, one transaction on SQLite.
+    enqueue,
+    enqueueWithInputs: `WITH s AS (${enqueue} RETURNING workflow_uuid) INSERT INTO ${S}workflow_input (workflow_uuid, inputs) SELECT workflow_uuid, ? FROM s`,
+    holder: `${select} WHERE s.queue_name = ? AND s.deduplication_id = ? AND s.status IN ('ENQUEUED', 'PENDING')`,
     claim: (names: number) => `WITH counts AS (
          SELECT COUNT(CASE WHEN status = 'PENDING' AND executor_id = ? THEN 1 END) AS mine,
                 COUNT(CASE WHEN status = 'PENDING' THEN 1 END) AS running,
@@ -48,19 +53,28 @@ export function queueStatements(S: string, rowLock: string) {
        SET status = 'PENDING', executor_id = ?, application_id = COALESCE(application_id, ?), application_version = ?,
            recovery_attempts = recovery_attempts + 1, started_at_epoch_ms = ?, updated_at = ?
        WHERE workflow_uuid IN (SELECT workflow_uuid FROM picked) AND status = 'ENQUEUED'
-       RETURNING workflow_uuid, name, inputs, recovery_attempts`,
+       RETURNING workflow_uuid, name, recovery_attempts,
+         COALESCE((SELECT i.inputs FROM ${S}workflow_input i WHERE i.workflow_uuid = workflow_status.workflow_uuid), inputs) AS inputs`,
+    insertInputs: `INSERT INTO ${S}workflow_input (workflow_uuid, inputs) VALUES (?, ?) ON CONFLICT (workflow_uuid) DO NOTHING`,
+    list: (where: string[]) => `${select} WHERE ${where.join(' AND ')} ORDER BY s.created_at, s.workflow_uuid`,
     requeue: `UPDATE ${S}workflow_status SET status = 'ENQUEUED', executor_id = NULL, started_at_epoch_ms = NULL, updated_at = ?
        WHERE workflow_uuid = ? AND status = 'PENDING' AND queue_name IS NOT NULL
          AND executor_id IS NOT DISTINCT FROM ? AND recovery_attempts = ?`,
   };
 }
 
-export async function enqueueWorkflow(d: Driver, S: string, q: ReturnType<typeof queueStatements>, w: NewQueuedWorkflow,
+export async function enqueueWorkflow(d: Driver, q: ReturnType<typeof queueStatements>, w: NewQueuedWorkflow,
   read: (id: string) => Promise<WorkflowRow | undefined>, toRow: (r: Raw) => WorkflowRow): Promise<EnqueueOutcome> {
   let changed: number;
+  const status = [w.workflowID, w.name, w.applicationID, w.applicationVersion, w.queueName, w.deduplicationID, w.priority, w.now, w.now];
   try {
-    changed = await d.run(q.enqueue, [w.workflowID, w.name, w.inputs, w.applicationID, w.applicationVersion, w.queueName,
-      w.deduplicationID, w.priority, w.now, w.now]);
+    changed = d.writesInWith
+      ? await d.run(q.enqueueWithInputs, [...status, w.inputs])
+      : await d.interactive(async (t) => {
+        const n = await t.run(q.enqueue, status);
+        if (n === 1) await t.run(q.insertInputs, [w.workflowID, w.inputs]);
+        return n;
+      });
   } catch (err) {
     // The only other unique index is the deduplication id's: name its holder, or pass on what it was.
     const holder = w.deduplicationID === null ? [] : await d.all<Raw>(q.holder, [w.queueName, w.deduplicationID]);
@@ -85,12 +99,12 @@ export async function claimQueued(d: Driver, q: ReturnType<typeof queueStatement
   return rows.map((r) => ({ workflowID: String(r.workflow_uuid), name: String(r.name), inputs: r.inputs === null ? null : String(r.inputs), attempt: Number(r.recovery_attempts) }));
 }
 
-export async function listQueueRows(d: Driver, S: string, queueName: string | undefined, statuses: string[] | undefined, toRow: (r: Raw) => WorkflowRow): Promise<WorkflowRow[]> {
-  const where = ['queue_name IS NOT NULL'];
+export async function listQueueRows(d: Driver, q: ReturnType<typeof queueStatements>, queueName: string | undefined, statuses: string[] | undefined, toRow: (r: Raw) => WorkflowRow): Promise<WorkflowRow[]> {
+  const where = ['s.queue_name IS NOT NULL'];
   const params: unknown[] = [];
-  if (queueName !== undefined) (where.push('queue_name = ?'), params.push(queueName));
-  if (statuses?.length) (where.push(`status IN (${statuses.map(() => '?').join(', ')})`), params.push(...statuses));
-  const rows = await d.all<Raw>(`SELECT * FROM ${S}workflow_status WHERE ${where.join(' AND ')} ORDER BY created_at, workflow_uuid`, params);
+  if (queueName !== undefined) (where.push('s.queue_name = ?'), params.push(queueName));
+  if (statuses?.length) (where.push(`s.status IN (${statuses.map(() => '?').join(', ')})`), params.push(...statuses));
+  const rows = await d.all<Raw>(q.list(where), params);
   return rows.map(toRow);
 }
 

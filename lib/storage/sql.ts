@@ -239,7 +239,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.S = d.schemaPrefix;
     this.q = hotStatements(this.S, d.writesInWith);
     this.msg = new MessagesSql(d, this.S, (op, fence) => ({ sql: this.q.recordOperation, params: hotParams.recordOperation(op, fence) }), (op, fence) => this.recordedBy(op, fence));
-    this.qq = queueSql.queueStatements(this.S, d.rowLockClause);
+    this.qq = queueSql.queueStatements(this.S, d.rowLockClause, SELECT_WORKFLOW(this.S));
     this.app = {
       dialect: d.dialect,
       schemaPrefix: d.schemaPrefix,
@@ -445,7 +445,7 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   // ---- Queues: the SQL is in queue-sql.ts ----
   enqueueWorkflow(w: NewQueuedWorkflow): Promise<EnqueueOutcome> {
-    return queueSql.enqueueWorkflow(this.d, this.S, this.qq, w, (id) => this.getWorkflow(id), toWorkflowRow);
+    return queueSql.enqueueWorkflow(this.d, this.qq, w, (id) => this.getWorkflow(id), toWorkflowRow);
   }
 
   claimQueued(c: QueueClaim): Promise<ClaimedWorkflow[]> {
@@ -457,7 +457,7 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   listQueueRows(queueName: string | undefined, statuses?: string[]): Promise<WorkflowRow[]> {
-    return queueSql.listQueueRows(this.d, this.S, queueName, statuses, toWorkflowRow);
+    return queueSql.listQueueRows(this.d, this.qq, queueName, statuses, toWorkflowRow);
   }
 
   registerQueueWorker(w: QueueWorkerRow): Promise<void> {

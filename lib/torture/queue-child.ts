@@ -7,6 +7,7 @@ import { appendFileSync } from 'node:fs';
 import { currentExecutionAttempt } from '../context.js';
 import { DBOS } from '../dbos.js';
 
+// torture_q_runs is made by the harness (run-queue.ts RUNS_TABLE) before any worker starts.
 export const TORTURE_QUEUE = { name: 'torture_q', workerConcurrency: 2, globalConcurrency: 3 };
 
 DBOS.registerQueue(TORTURE_QUEUE.name, { workerConcurrency: TORTURE_QUEUE.workerConcurrency, globalConcurrency: TORTURE_QUEUE.globalConcurrency, minPollingIntervalMs: 10 });
@@ -28,7 +29,6 @@ DBOS.registerWorkflow(async function qjob(i: number) {
 
 DBOS.setConfig({ name: 'torture' });
 await DBOS.launch();
-await DBOS.appDatabase.exec('CREATE TABLE IF NOT EXISTS torture_q_runs (job INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT, PRIMARY KEY (job, attempt))');
 // The handler comes before READY: a write to a pipe is synchronous, so the SIGTERM that READY
 // prompts can arrive before the next statement runs (the torture saw workers die of it).
 const stop = new Promise((r) => process.on('SIGTERM', r));

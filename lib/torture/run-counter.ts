@@ -44,6 +44,8 @@ export interface RunStats {
   notes: string[];
   /** where the database was kept, when the run broke an invariant */
   kept?: string;
+  /** the queue workload: most jobs in flight at once, over all workers and in any one worker */
+  inFlight?: { all: number; worker: number };
 }
 
 export const COUNTER_PROGRAM = 'lib/torture/counter-child.ts';

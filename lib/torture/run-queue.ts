@@ -23,8 +23,15 @@ import type { RunStats, TortureOptions } from './run-counter.js';
 export const QUEUE_PROGRAM = 'lib/torture/queue-child.ts';
 const JOBS = 24;
 const WORKERS = 3;
-const LIMITS = { global: 3, worker: 2 };
-const RUN_DEADLINE_MS = 90_000;
+export const LIMITS = { global: 3, worker: 2 };
+// Liveness: a run fails when no job finished and no worker came up for STALL_MS (on a machine so
+// loaded that a worker takes 15 s to start, eight kills in a row can take two minutes; a fixed 90 s
+// for the whole run failed one run in twenty there without anything stuck), or after RUN_DEADLINE_MS.
+const STALL_MS = 60_000;
+// Made here once, before any worker starts: three workers' own CREATE TABLE IF NOT EXISTS at the same
+// instant can fail on PostgreSQL (pg_type_typname_nsp_index: seed 66 saw a worker die of it).
+const RUNS_TABLE = 'CREATE TABLE IF NOT EXISTS torture_q_runs (job INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT, PRIMARY KEY (job, attempt))';
+const RUN_DEADLINE_MS = 600_000;
 
 export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOptions): Promise<RunStats> {
   const stats: RunStats = { db, seed, processes: 0, aborts: 0, kills: 0, recoveries: 0, reRuns: 0, retries: 0, violations: [], notes: [] };
@@ -37,6 +44,7 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
   const live = new Map<number, ChildProcess>();
   const runs: Promise<unknown>[] = [];
   let stopping = false;
+  let lastProgress = Date.now();
   const start = async () => {
     stats.processes++;
     let ready: () => void;
@@ -45,6 +53,7 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
       env: { ...place.env, WORKBOOK_LOG: 'warn', TORTURE_EFFECTS: effects }, timeoutMs: RUN_DEADLINE_MS + 30_000,
       onLine: (l, c) => {
         if (l !== 'READY') return;
+        lastProgress = Date.now();
         if (stopping) c.kill('SIGTERM');
         else live.set(c.pid!, c);
         ready();
@@ -59,14 +68,18 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
   const client = await DBOSClient.create({ database: place.choice, applicationName: 'torture' });
   try {
     for (let i = 0; i < JOBS; i++) await client.enqueue({ queueName: 'torture_q', workflowName: 'qjob', workflowID: `q-${i}` }, i);
+    await withDatabase(place.choice, 'torture', 'torture-setup', (sys) => sys.app.exec(RUNS_TABLE));
     await Promise.all(Array.from({ length: WORKERS }, start));
     const deadline = Date.now() + RUN_DEADLINE_MS;
+    let doneBefore = 0;
     for (;;) {
       await sleep(50 + draw(opts.killWindowMs[db] * 3));
       const done = (await client.systemDatabase.listQueueRows('torture_q', ['SUCCESS'])).length;
       if (done === JOBS) break;
-      if (Date.now() > deadline) {
-        bad(`only ${done} of ${JOBS} jobs ended SUCCESS after ${RUN_DEADLINE_MS / 1000} s: the queue does not make progress`);
+      if (done > doneBefore) (doneBefore = done), (lastProgress = Date.now());
+      if (Date.now() > deadline || Date.now() - lastProgress > STALL_MS) {
+        const why = Date.now() > deadline ? `after ${RUN_DEADLINE_MS / 1000} s` : `none for ${((Date.now() - lastProgress) / 1000).toFixed(0)} s while no worker came up`;
+        bad(`only ${done} of ${JOBS} jobs ended SUCCESS, ${why}: the queue does not make progress`);
         break;
       }
       if (stats.kills < opts.maxDeaths && draw(999) < opts.killChance * 1000 && live.size) {
@@ -98,6 +111,7 @@ export async function runQueueSeed(db: TortureDb, seed: number, opts: TortureOpt
       }));
       for (const e of execs) if (e.end === null) bad(`job ${e.job}: an execution in live worker ${e.pid} never ended`);
       const m = maxInFlightBy(execs.map((e) => ({ ...e, group: e.pid })));
+      stats.inFlight = { all: m.all, worker: Math.max(0, ...m.by.values()) };
       if (m.all > LIMITS.global) bad(`${m.all} jobs ran at once: globalConcurrency ${LIMITS.global} exceeded`);
       for (const [pid, n] of m.by) if (n > LIMITS.worker) bad(`worker ${pid} ran ${n} jobs at once: workerConcurrency ${LIMITS.worker} exceeded`);
       for (let i = 0; i < JOBS; i++) {
