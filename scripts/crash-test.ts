@@ -14,7 +14,7 @@
  *                       on DATABASE_URL's server, or on the embedded server when it is unset
  *   --check NAME        the export used as the application's check (default "check", if any)
  *   --tables a,b        tables whose row counts must equal the reference run's
- *   --when after,before which crash points (default both)
+ *   --when after,before,end which crash points (default all three; end: each workflow's end, its last step's outcome pending)
  *   --jobs N            crash points tested at once (default 1)
  *   --keep              keep the databases even when everything passed
  *
@@ -29,7 +29,7 @@ import { isBadInput } from '../lib/lesson.js';
 import { crashTest, CrashTestError } from '../lib/harness/index.js';
 import { WorkbookError } from '../lib/errors.js';
 
-const USAGE = 'usage: npm run crash-test -- path/to/workflow.ts [workflowName] [--args JSON] [--db sqlite|pg] [--check NAME] [--tables a,b] [--when after,before] [--jobs N] [--keep]';
+const USAGE = 'usage: npm run crash-test -- path/to/workflow.ts [workflowName] [--args JSON] [--db sqlite|pg] [--check NAME] [--tables a,b] [--when after,before,end] [--jobs N] [--keep]';
 
 function bad(message: string): never {
   process.stderr.write(`BAD INPUT: ${message}\n${USAGE}\n`);
@@ -72,7 +72,7 @@ const jobs = o.jobs === undefined ? undefined : Number(o.jobs);
 try {
   await crashTest(modulePath, workflowName, args, {
     db: o.db, check: o.check, tables: o.tables?.split(',').map((s) => s.trim()).filter(Boolean),
-    when: when as ('after' | 'before')[] | undefined, concurrency: jobs, keepDatabases: o.keep,
+    when: when as ('after' | 'before' | 'end')[] | undefined, concurrency: jobs, keepDatabases: o.keep,
   });
 } catch (err) {
   if (err instanceof CrashTestError) {

@@ -144,7 +144,8 @@ function installHooks(): void {
     crashNow();
   };
   if (when === 'after') hooks.afterRecord = die;
-  else hooks.beforeRecord = die;
+  else if (when === 'before') hooks.beforeRecord = die;
+  else hooks.beforeEnd = (workflowID) => die(workflowID, k, ''); // the end of workflow crashWF: its last step is k
 }
 
 async function main(): Promise<void> {
