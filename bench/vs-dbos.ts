@@ -37,7 +37,7 @@ const quickTest = process.argv.includes('--quick-test');
 const SIZES = quickTest
   ? { rounds: 1, steps: 50, sequential: 10, concurrent: 100, recoverySteps: 100, recoveryRounds: 1, raw: 20 }
   : full ? { rounds: 7, steps: 1000, sequential: 300, concurrent: 1000, recoverySteps: 2000, recoveryRounds: 3, raw: 400 }
-    : { rounds: 3, steps: 400, sequential: 100, concurrent: 500, recoverySteps: 1000, recoveryRounds: 2, raw: 200 };
+    : { rounds: 3, steps: 400, sequential: 100, concurrent: 500, recoverySteps: 2000, recoveryRounds: 2, raw: 200 };
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
