@@ -6,7 +6,7 @@
 // result visible. Until then it is kept here, unwritten; the end writes the last one in its own
 // commit. A crash before the write re-runs the step (at-least-once, promise 3), as a crash just
 // before its checkpoint always did. A one-step workflow is two commits (start, end); N steps N + 1.
-import type { WorkflowContext } from './context.js';
+import { contextStore, type WorkflowContext } from './context.js';
 import { fenceOf, hooks, lostDatabase, recordNow } from './engine.js';
 import { db } from './state.js';
 import type { OperationRow, WorkflowStatusValue } from './storage/types.js';
@@ -45,7 +45,10 @@ async function writeAll(ctx: WorkflowContext, ops: OperationRow[]): Promise<void
  * when the fence refused: another execution owns the workflow, as a refused step's write says.
  */
 export async function finishWithPending(ctx: WorkflowContext, status: WorkflowStatusValue, output: string | null, error: string | null): Promise<boolean> {
-  hooks.beforeEnd?.(ctx.workflowID);
+  // The hooks run in the workflow's context, as a step's do: a seeded fault there is salted by this
+  // execution's attempt (lib/faults.ts), else every recovery would draw the same and die the same.
+  const hook = (fn: () => void) => contextStore.run(ctx, fn);
+  hook(() => hooks.beforeEnd?.(ctx.workflowID));
   const last = ctx.pending?.pop();
   try {
     await flushPending(ctx);
@@ -53,13 +56,13 @@ export async function finishWithPending(ctx: WorkflowContext, status: WorkflowSt
     if (ctx.fenced) return false;
     throw err;
   }
-  if (last) hooks.beforeRecord?.(ctx.workflowID, last.functionID, last.functionName);
+  if (last) hook(() => hooks.beforeRecord?.(ctx.workflowID, last.functionID, last.functionName));
   let ok: boolean;
   try {
     ok = await db().finishWorkflow(ctx.workflowID, status, output, error, fenceOf(ctx), Date.now(), last);
   } catch (err) {
     throw lostDatabase(ctx, err);
   }
-  if (ok && last) hooks.afterRecord?.(ctx.workflowID, last.functionID, last.functionName);
+  if (ok && last) hook(() => hooks.afterRecord?.(ctx.workflowID, last.functionID, last.functionName));
   return ok;
 }
