@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { numberedPlaceholders } from '../lib/storage/postgres.js';
 import { serialize } from '../lib/serialize.js';
+import { finishWithStepParams } from '../lib/storage/finish-sql.js';
 import { hotParams, hotStatements } from '../lib/storage/sql.js';
 import { configureSqlite } from '../lib/storage/sqlite.js';
 import type { NewWorkflow, OperationRow } from '../lib/storage/types.js';
@@ -33,9 +34,9 @@ export const smallValue = (i: number) => ({ i, ok: true });
  * changing its tables or writing less.
  */
 export interface SqlFloor {
-  /** a workflow's start row, `n` fenced step outcomes, its end row: steps per second */
+  /** a workflow's start row, `n - 1` fenced step outcomes, its end row with the last one (promise 15): steps per second */
   steps(n: number): Promise<number>;
-  /** `n` one-step workflows one after the other, three statements each: workflows per second */
+  /** `n` one-step workflows one after the other, two commits each (start; the step with the end): workflows per second */
   oneStepWorkflows(n: number): Promise<number>;
 }
 
@@ -61,7 +62,8 @@ const floorStep = (workflowID: string, functionID: number, value: number): Opera
   const now = Date.now();
   return { workflowID, functionID, functionName: 'benchStep', output: serialize(smallValue(value), 'the floor step'), error: null, childWorkflowID: null, attempts: 1, startedAtEpochMs: now, completedAtEpochMs: now };
 };
-const floorEnd = (workflowID: string, output: string | null) => hotParams.finishWorkflow(workflowID, 'SUCCESS', output, null, FLOOR_FENCE, Date.now());
+/** The end with the last step's outcome in the same commit (lib/storage/finish-sql.ts): the status update's 5 parameters, the step's, the output. */
+const floorEnd = (workflowID: string, output: string | null, last: OperationRow) => finishWithStepParams(workflowID, 'SUCCESS', output, null, FLOOR_FENCE, Date.now(), last);
 const mustChange = (changed: number, what: string) => {
   if (changed !== 1) throw new Error(`the SQL floor's ${what} changed ${changed} rows, not 1`);
 };
@@ -71,8 +73,8 @@ export const perSecond = (n: number, t0: number) => n / ((performance.now() - t0
 
 type FloorWrite = 'start' | 'step' | 'end';
 /** Something for each of the floor's three writes, made from the hot statement it runs. */
-const floorStatements = <T>(make: (hot: 'insertWorkflow' | 'recordOperation' | 'finishWorkflow') => T): Record<FloorWrite, T> =>
-  ({ start: make('insertWorkflow'), step: make('recordOperation'), end: make('finishWorkflow') });
+const floorStatements = <T>(make: (hot: 'insertWorkflow' | 'recordOperation' | 'finishWithStep') => T): Record<FloorWrite, T> =>
+  ({ start: make('insertWorkflow'), step: make('recordOperation'), end: make('finishWithStep') });
 
 /**
  * The floor's loops, once for both databases: `run` runs one of the three statements with its
@@ -87,8 +89,8 @@ function sqlFloorOf(run: (which: FloorWrite, params: unknown[]) => number | Prom
       const w = floorStart('benchSteps', n);
       const t0 = performance.now();
       await write('start', hotParams.insertWorkflow(w));
-      for (let i = 0; i < n; i++) await write('step', hotParams.recordOperation(floorStep(w.workflowID, i, i), FLOOR_FENCE));
-      await write('end', floorEnd(w.workflowID, String(n)));
+      for (let i = 0; i < n - 1; i++) await write('step', hotParams.recordOperation(floorStep(w.workflowID, i, i), FLOOR_FENCE));
+      await write('end', floorEnd(w.workflowID, String(n), floorStep(w.workflowID, n - 1, n - 1)));
       return perSecond(n, t0);
     },
     async oneStepWorkflows(n) {
@@ -97,8 +99,7 @@ function sqlFloorOf(run: (which: FloorWrite, params: unknown[]) => number | Prom
         const w = floorStart('benchOneStep', i);
         await write('start', hotParams.insertWorkflow(w));
         const op = floorStep(w.workflowID, 0, i);
-        await write('step', hotParams.recordOperation(op, FLOOR_FENCE));
-        await write('end', floorEnd(w.workflowID, op.output));
+        await write('end', floorEnd(w.workflowID, op.output, op));
       }
       return perSecond(n, t0);
     },
@@ -109,16 +110,20 @@ function rawSqlite(file: string): DirectConnection {
   const db = new Database(file);
   configureSqlite(db);
   const q = hotStatements('', false);
-  const prepared = floorStatements((hot) => db.prepare(q[hot]));
-  // SQLite's start and end are two statements each (the row and its inputs, the status and its
-  // output), committed together as the engine's group commit does.
-  const inputs = db.prepare(q.insertInputs);
-  const output = db.prepare(q.finishOutput);
-  const pair = db.transaction((first: () => number, second: () => unknown) => (second(), first()));
+  const [start, inputs, step, status, output] = [q.insertWorkflow, q.insertInputs, q.recordOperation, q.finishWorkflow, q.finishOutput].map((sql) => db.prepare(sql));
+  // SQLite's start is two statements (the row and its inputs), its end three (the last step's
+  // outcome, the status, its output), each committed together as the engine's group commit does.
+  // Each returns the first statement's changed rows (the fenced one).
+  const together = db.transaction((...writes: (() => number)[]) => writes.map((w) => w())[0]);
   const sqlFloor = sqlFloorOf((which, params) => {
-    if (which === 'start') return pair(() => prepared.start.run(...hotParams.statusOnly(params)).changes, () => inputs.run(params[0], params.at(-1)));
-    if (which === 'end') return pair(() => prepared.end.run(...hotParams.statusUpdate(params)).changes, () => output.run(params[2], params[5], params[6], params[2], 'SUCCESS', params[3], params[4]));
-    return prepared[which].run(...params).changes;
+    if (which === 'start') return together(() => start.run(...hotParams.statusOnly(params)).changes, () => inputs.run(params[0], params.at(-1)).changes);
+    if (which === 'step') return step.run(...params).changes;
+    // finishWithStepParams: [status, now, id, executor, attempt, the step's 10 values, output, error]
+    const [st, now, id, executor, attempt] = params as [string, number, string, string, number];
+    const [fid, fname, out, err, child, attempts, , ser, started, completed] = params.slice(5, 15);
+    return together(() => step.run(id, fid, fname, out, err, child, attempts, attempt, ser, started, completed, id, executor, attempt).changes,
+      () => status.run(st, now, id, executor, attempt).changes,
+      () => output.run(id, params[15], params[16], id, st, executor, attempt).changes);
   });
   db.exec('CREATE TABLE IF NOT EXISTS bench_raw_commits (id INTEGER PRIMARY KEY, value TEXT NOT NULL)');
   const insert = db.prepare('INSERT INTO bench_raw_commits (value) VALUES (?)');

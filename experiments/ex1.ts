@@ -4,9 +4,10 @@
  *
  * What it shows
  *   The smallest durable workflow: three steps (empty the users table, insert page 0, insert
- *   page 1) and a count. Each step's outcome is written to the system database before the
- *   workflow goes on (a checkpoint), so the workflow could be stopped between any two steps and
- *   resumed later without doing a finished step again. Nothing fails here: ex2 to ex6 break it.
+ *   page 1) and a count. Each step's outcome is written to the system database before the next
+ *   step starts (a checkpoint; the last one in the same commit as the workflow's end: docs/DESIGN.md
+ *   promise 15), so the workflow could be stopped between any two steps and resumed later without
+ *   doing a finished step again. Nothing fails here: ex2 to ex6 break it.
  *
  * Run it
  *   npx tsx experiments/ex1.ts                      # SQLite, data/ex1.db

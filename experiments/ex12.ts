@@ -11,8 +11,9 @@
  *   charge it was in. So:
  *   - the charge step's BODY RAN TWICE, once in each process: no lease can prevent that, because a
  *     paused process cannot know it is paused;
- *   - ONE OUTCOME IS RECORDED: A's checkpoint write is refused by the fence (the row names B's
- *     execution attempt now), so the records stay right;
+ *   - ONE OUTCOME IS RECORDED: A's checkpoint write of the charge, made before its next step's
+ *     body may run (promise 15), is refused by the fence (the row names B's execution attempt
+ *     now), so the records stay right and A runs no further step;
  *   - what A does next is printed from what it really did (its step bodies after waking);
  *   - the receiver saw TWO CHARGES without a key, ONE with the fix: an idempotency key made from
  *     the workflow id and the function id (`${DBOS.workflowID}:${DBOS.stepID}`), the same in every
@@ -29,7 +30,7 @@
  *   Part 1: without an idempotency key
  *   [A] BODY-START chargeCard pid=101 ...           Step 2: A paused (SIGSTOP) inside the charge
  *   Step 3: ... B takes it over: [B] BODY-START chargeCard pid=102, [B] BODY-START markOrder paid
- *   Step 4: A woken (SIGCONT): [A] BODY-END chargeCard ... [A] CAUGHT chargeCard: WorkflowFencedError ...
+ *   Step 4: A woken (SIGCONT): [A] BODY-END chargeCard ... [A] CAUGHT before markOrder: WorkflowFencedError ...
  *   the charge step's body ran 2 times (pids 101, 102); 1 outcome recorded (by execution attempt 2)
  *   the receiver holds 2 payment(s) for the order
  *   after waking, A ... (what it did, read from its own lines)
@@ -100,7 +101,14 @@ const checkout = DBOS.registerWorkflow(async function checkout(order: string, am
     await markOrder(order, 'payment-failed');
     throw err;
   }
-  await markOrder(order, 'paid');
+  try {
+    // The charge's checkpoint is written before this step's body runs (docs/DESIGN.md promise 15):
+    // an execution that lost the workflow meanwhile is refused there, and stops before markOrder runs.
+    await markOrder(order, 'paid');
+  } catch (err) {
+    say(`CAUGHT before markOrder pid=${process.pid}: ${(err as Error).name}: ${(err as Error).message}`);
+    throw err;
+  }
   return { order, payment };
 });
 
@@ -173,13 +181,13 @@ async function report(order: string, useKey: boolean, a: { at: number; text: str
   const refused = all.filter((l) => l.startsWith('BODY-END chargeCard') && l.includes('receiver=duplicate')).length;
   const afterWake = a.filter((l) => l.at >= wokeAt).map((l) => l.text);
   const wokenSteps = afterWake.filter((l) => l.startsWith('BODY-START')).map((l) => l.split(' ').slice(1, 3).join(' ').replace(/ pid=.*/, ''));
-  const fenced = afterWake.find((l) => l.startsWith('CAUGHT chargeCard'));
+  const fenced = afterWake.find((l) => l.startsWith('CAUGHT') && /Fenced|Cancelled/.test(l));
   const orderRow = (await app().query<{ status: string; set_by_pid: unknown }>('SELECT status, set_by_pid FROM orders WHERE id = ?', [order]))[0];
   const wf = await db.getWorkflow(order);
   say(`\n  the charge step's body ran ${chargePids.length} time(s), in pid(s) ${chargePids.join(', ')}`);
   say(`  outcomes recorded for it: ${ops.length} (by execution attempt ${ops.map((o) => o.executionAttempt ?? '?').join(', ')}); the workflow is ${wf?.status}`);
   say(`  the receiver holds ${payments.length} payment(s) for the order${useKey ? `; ${refused} repeat(s) refused by the key` : ' (no key: it cannot tell a repeat)'}`);
-  say(`  after waking, A ${fenced ? `learnt at its checkpoint write that it lost the workflow (${fenced.replace(/^CAUGHT chargeCard pid=\d+: /, '')})` : 'saw no refused write'}`);
+  say(`  after waking, A ${fenced ? `learnt at its checkpoint write that it lost the workflow (${fenced.replace(/^CAUGHT .*? pid=\d+: /, '')})` : 'saw no refused write'}`);
   say(wokenSteps.length
     ? `  and then went on: it ran the body of ${wokenSteps.join(', ')} anyway (nothing it did was recorded, but it happened: the order is now "${orderRow?.status}", set by pid ${orderRow?.set_by_pid})`
     : `  and then stopped: it ran no further step body; the order stays "${orderRow?.status}"`);

@@ -4,12 +4,15 @@
  *
  * What it shows
  *   The workflow (maxRecoveryAttempts 3) empties the users table, inserts page 1, then kills the
- *   whole process with process.abort() with probability 0.5, then inserts page 2. Each insert is a
- *   step, so it is checkpointed. Run it again after a crash: DBOS.launch() finds the workflow
+ *   whole process with process.abort() with probability 0.5 as page 2's step begins, then inserts
+ *   page 2. Each insert is a step, so it is checkpointed: page 1's checkpoint is durable before
+ *   page 2's step body runs (docs/DESIGN.md promise 15), which is why the crash sits there. A crash
+ *   in the workflow's own code between the two steps would come before that write, and page 1
+ *   would run again (at least once, promise 3; ex6 shows that window). Run it again after a crash: DBOS.launch() finds the workflow
  *   PENDING with its process gone and runs it again from the top, but the recorded steps are
  *   replayed (their outcome read back, nothing done), so page 1 is not inserted twice and the
- *   table is not emptied again. Only the workflow code between steps runs again (here: the crash
- *   draw), and the steps that never finished.
+ *   table is not emptied again. Only the workflow code between steps runs again, and the steps
+ *   that never finished (here: page 2, with its crash draw).
  *
  * Run it
  *   npx tsx experiments/ex3.ts                       # once: it may crash (SIGABRT, exit 134)
@@ -79,6 +82,8 @@ const resetUsers = DBOS.registerStep(async function resetUsers() {
 });
 
 const insertPage = DBOS.registerStep(async function insertPage(page: number, analyzedAt: string) {
+  // The whole process dies here, with the site's chance: page 1's checkpoint is in by now.
+  if (page === 2) faults.crashHere('crash-after-page-1');
   ranHere.add(DBOS.stepID!);
   const list = fakeUsers(page);
   await users().insertPage(list, DBOS.workflowID!, analyzedAt);
@@ -97,8 +102,7 @@ const usersWorkflow = DBOS.registerWorkflow(
     const analyzedAt = await takeAnalyzedAt();
     await resetUsers();
     await insertPage(1, analyzedAt);
-    faults.crashHere('crash-after-page-1'); // the whole process dies here, with the site's chance
-    await insertPage(2, analyzedAt);
+    await insertPage(2, analyzedAt); // may crash as it begins (above)
     return countUsers();
   },
   { name: NAME, maxRecoveryAttempts: 3 },

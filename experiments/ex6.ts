@@ -62,6 +62,16 @@
  *   workflow through DBOS.launch(), which recovers PENDING workflows whose process is gone, and
  *   DBOS.listWorkflows, which shows it; with nothing to recover it starts a new workflow.
  *
+ * Where the duplicate window lies (docs/DESIGN.md promise 15)
+ *   From the insert's write until its checkpoint is durable. That checkpoint is not written when
+ *   the step returns: it stays pending until the next point that needs it durable, here the next
+ *   batch's generate step (written right before that step's body runs), and for batch 10 the
+ *   workflow's end, which writes it in the same commit. So a death anywhere in between (the
+ *   crash-after-write here, or one in the workflow's code between two steps, or between the last
+ *   step and the end) runs the insert again and stores its batch again; a death after that write
+ *   never does. The window is as short as before in time (the code between steps is quick), but
+ *   it ends where the next step begins, not where this one returns.
+ *
  * The next steps: duplicates made impossible instead of tolerated
  *   - An idempotent insert: a key without created_at and INSERT ... ON CONFLICT DO NOTHING, so
  *     that writing a batch twice writes it once (per analyzed_at; the key without analyzed_at

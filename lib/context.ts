@@ -28,6 +28,10 @@ export interface WorkflowContext {
   fenced?: boolean;
   /** set when the system database stayed away past the retries: this execution stops without an outcome, the workflow stays PENDING */
   databaseLost?: Error;
+  /** step outcomes not written yet: written at the next point that needs them durable (lib/pending.ts) */
+  pending?: OperationRow[];
+  /** the write of what was pending, while it is in flight */
+  flushing?: Promise<void>;
   /** set while a step's function runs: steps called inside it are plain calls */
   step?: StepStatus;
 }

@@ -18,6 +18,7 @@ import {
   WorkflowNotFoundError,
 } from './errors.js';
 import { log } from './log.js';
+import { finishWithPending, flushPending, keepPending } from './pending.js';
 import { requeueIfOrphaned } from './queues/worker.js';
 import { servesVersion } from './versions/serve.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
@@ -32,6 +33,8 @@ export const hooks: {
   afterRecord?: (workflowID: string, functionID: number, name: string) => void;
   /** right before each attempt of a step's function runs (never on replay): lets the harness count executions */
   beforeStep?: (workflowID: string, functionID: number, name: string, attempt: number) => void;
+  /** the workflow's function has returned (or thrown), its end not yet written: the last step's outcome may still be pending */
+  beforeEnd?: (workflowID: string) => void;
 } = {};
 
 /** Only the benchmark turns this off, to measure what the check before each step costs (bench/db-child.ts). */
@@ -60,7 +63,14 @@ export function lostDatabase(ctx: WorkflowContext, err: unknown): unknown {
   return err;
 }
 
+/** Records an operation's outcome now, after any step outcome still pending (lib/pending.ts). */
 export async function record(ctx: WorkflowContext, op: OperationRow): Promise<void> {
+  await flushPending(ctx);
+  await recordNow(ctx, op);
+}
+
+/** One fenced write of an outcome; a refusal says why (cancelled, or another execution owns the workflow). */
+export async function recordNow(ctx: WorkflowContext, op: OperationRow): Promise<void> {
   hooks.beforeRecord?.(ctx.workflowID, op.functionID, op.functionName);
   let ok: boolean;
   try {
@@ -85,6 +95,9 @@ async function mayRunStep(ctx: WorkflowContext): Promise<void> {
   if (ctx.cancelled) throw new WorkflowCancelledError(ctx.workflowID);
   if (ctx.fenced) throw new WorkflowFencedError(ctx.workflowID);
   if (ctx.databaseLost) throw ctx.databaseLost;
+  // The outcome pending from the step before is written now, before this body runs: a fenced write,
+  // so when it takes, the fence held and need not be read again.
+  if (await flushPending(ctx)) return;
   if (!engineTuning.checkBeforeStep) return;
   let seen: 'ok' | 'cancelled' | 'fenced';
   try {
@@ -128,7 +141,8 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
     thrown = err;
     error = serializeError(err);
   }
-  await record(ctx, {
+  // Written at the next point that needs it durable: the next step, a message, the end (lib/pending.ts).
+  keepPending(ctx, {
     workflowID: ctx.workflowID, functionID, functionName: name, output, error, childWorkflowID: null, attempts,
     startedAtEpochMs: startedAt, completedAtEpochMs: Date.now(),
   });
@@ -175,8 +189,7 @@ async function runOnce(reg: WorkflowRegistration, id: string, args: unknown[], a
   } finally {
     state.contexts.delete(id);
   }
-  const fence = fenceOf(ctx);
-  const ok = await db().finishWorkflow(id, outcome.kind === 'success' ? 'SUCCESS' : 'ERROR', output, error, fence, Date.now());
+  const ok = await finishWithPending(ctx, outcome.kind === 'success' ? 'SUCCESS' : 'ERROR', output, error);
   return ok ? outcome : { kind: 'elsewhere' };
 }
 
@@ -255,6 +268,7 @@ export async function startWorkflow<R>(reg: WorkflowRegistration, args: unknown[
   }
   const id = workflowID ?? randomUUID();
   checkWorkflowID(id);
+  if (inWorkflow && !recorded) await flushPending(parent); // the child may act on what the steps before returned
   const inputs = serialize(args, `the inputs of workflow ${reg.name}`);
   const now = Date.now();
   // From the insert's commit to execute() the row names this executor while nothing runs here yet
@@ -326,6 +340,7 @@ export class WorkflowHandle<R> {
       if (rec.error !== null) throw deserializeError(rec.error);
       return deserialize<R>(rec.output);
     }
+    await flushPending(ctx); // written before a wait that may be long, not re-run after a crash in it
     const startedAt = Date.now();
     let value: R | undefined;
     let thrown: unknown;

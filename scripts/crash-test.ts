@@ -17,10 +17,10 @@
  *   --check NAME        the export used as the application's check (default "check", if any)
  *   --app-env NAME      the variable the application reads its database from (default
  *                       DATABASE_URL): a fresh SQLite file's path, or the fresh database's URL
- *   --point ID:WHEN     only this crash point (a function id or step name, :after or :before),
+ *   --point ID:WHEN     only this crash point (a function id or step name, :after, :before or :end),
  *                       as each failure's "replay" line gives it; repeatable
  *   --tables a,b        tables whose row counts must equal the reference run's
- *   --when after,before which crash points (default both)
+ *   --when after,before,end which crash points (default all three; end: each workflow's end, its last step's outcome pending)
  *   --jobs N            crash points tested at once (default 1)
  *   --keep              keep the databases even when everything passed
  *

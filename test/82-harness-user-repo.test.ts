@@ -59,7 +59,7 @@ describe('a user project: a DBOS checkout workflow, the workbook installed from 
       console.log(`${kind}: buggy npm test ${r.seconds} s`);
       expect(r.code, r.out).toBe(1);
       const db = kind === 'sqlite' ? 'sqlite' : 'pg';
-      expect(r.out).toContain(`crash test of checkout (src/checkout.ts, ${db}): 1 of 6 crash points failed`);
+      expect(r.out).toContain(`crash test of checkout (src/checkout.ts, ${db}): 1 of 7 crash points failed`);
       expect(r.out).toContain('crash before recording step 1 (chargeCard) of workflow crash-test (ran twice: step 1 (chargeCard)):\n' +
         '    - check: charges has 2 rows for the one order, expected 1');
       const replay = `npx durable-workbook crash-test src/checkout.ts checkout${db === 'pg' ? ' --db pg' : ''} --point 1:before --keep`;
@@ -108,7 +108,7 @@ describe('a user project: a DBOS checkout workflow, the workbook installed from 
         const r = await run('npm', ['run', kind === 'sqlite' ? 'test' : 'test:pg'], project, kind === 'sqlite' ? {} : pgEnv());
         console.log(`${kind}: fixed npm test ${r.seconds} s`);
         expect(r.code, r.out).toBe(0);
-        expect(r.out).toContain(`crash test passed: checkout (src/checkout.ts, ${kind === 'sqlite' ? 'sqlite' : 'pg'}) survives all 6 crash points`);
+        expect(r.out).toContain(`crash test passed: checkout (src/checkout.ts, ${kind === 'sqlite' ? 'sqlite' : 'pg'}) survives all 7 crash points`);
         expect(r.out.match(/^ {2}ok {3}crash/gm)).toHaveLength(6);
       }, 900_000);
     }

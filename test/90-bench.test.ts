@@ -57,7 +57,7 @@ for (const kind of DATABASES) {
 
       // The table on stdout names every figure; progress went to stderr, a line per phase.
       for (const label of ['raw: single-row INSERT + commit', 'steps/s, one workflow of', 'one-step workflows/s, sequential',
-        "↳ floor: the same steps, engine's SQL alone", "↳ floor: 3 writes each, engine's SQL alone", 'of floor',
+        "↳ floor: the same steps, engine's SQL alone", "↳ floor: 2 commits each, engine's SQL alone", 'of floor',
         'one-step workflows/s, 100 at a time', 'ex5 end to end', 'recovery of 1,000 recorded steps', 'peak RSS after',
         'queue: 40 workflows per worker count, raw commits', 'one-step workflows/s', 'dequeue latency median']) {
         expect(r.stdout).toContain(label);

@@ -147,7 +147,8 @@ function installHooks(): void {
     crashNow();
   };
   if (when === 'after') hooks.afterRecord = die;
-  else hooks.beforeRecord = die;
+  else if (when === 'before') hooks.beforeRecord = die;
+  else hooks.beforeEnd = (workflowID) => die(workflowID, k, ''); // the end of workflow crashWF: its last step is k
 }
 
 /** The module's setup (default: its export "setup", when it has one), on the fresh application database. */

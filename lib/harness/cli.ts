@@ -8,7 +8,7 @@ import { WorkbookError } from '../errors.js';
 import { isBadInput } from '../lesson.js';
 import { crashTest, CrashTestError } from './index.js';
 
-const OPTIONS = '[--args JSON] [--db sqlite|pg] [--setup NAME] [--check NAME] [--app-env NAME] [--tables a,b] [--when after,before] [--point ID:WHEN] [--jobs N] [--keep]';
+const OPTIONS = '[--args JSON] [--db sqlite|pg] [--setup NAME] [--check NAME] [--app-env NAME] [--tables a,b] [--when after,before,end] [--point ID:WHEN] [--jobs N] [--keep]';
 
 /** Runs the crash test the arguments describe and exits with its code; `command` starts the usage line. */
 export async function crashTestCli(argv: string[], command: string): Promise<never> {
@@ -53,7 +53,7 @@ export async function crashTestCli(argv: string[], command: string): Promise<nev
   try {
     await crashTest(modulePath, workflowName, args, {
       command, db: o.db, check: o.check, setup: o.setup, appEnv: o['app-env'], tables: list(o.tables), points: o.point,
-      when: list(o.when) as ('after' | 'before')[] | undefined, concurrency: o.jobs === undefined ? undefined : Number(o.jobs), keepDatabases: o.keep,
+      when: list(o.when) as ('after' | 'before' | 'end')[] | undefined, concurrency: o.jobs === undefined ? undefined : Number(o.jobs), keepDatabases: o.keep,
     });
   } catch (err) {
     if (err instanceof CrashTestError) {

@@ -91,9 +91,9 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
 export async function crashTest(modulePath: string, workflowName = '', args?: unknown[], options: CrashTestOptions = {}): Promise<CrashTestReport> {
   const log = options.log ?? ((line: string) => console.log(line));
   const kind = parseDb(options.db);
-  const whens = options.when ?? ['after', 'before'];
-  if (whens.length === 0 || whens.some((w) => w !== 'after' && w !== 'before')) {
-    throw new ConfigError(`when: ${JSON.stringify(options.when)} is not a crash moment: use ['after'], ['before'] or ['after', 'before'] (--when after,before).`);
+  const whens = options.when ?? ['after', 'before', 'end'];
+  if (whens.length === 0 || whens.some((w) => w !== 'after' && w !== 'before' && w !== 'end')) {
+    throw new ConfigError(`when: ${JSON.stringify(options.when)} is not a crash moment: use any of 'after', 'before' and 'end' (--when after,before,end).`);
   }
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`concurrency ${options.concurrency} (--jobs) is not a whole number >= 1.`);
@@ -132,9 +132,11 @@ export async function crashTest(modulePath: string, workflowName = '', args?: un
     log(`crash test: ${modulePath} (${name}) on ${kind}; reference run: ${ref.outcome.status}, ` +
       `${Object.values(ref.recorded).reduce((n, w) => n + w.ops.length, 0)} recorded outcomes`);
 
-    // Step 2: every crash point, after and before its recording.
-    const all: CrashPoint[] = Object.entries(ref.recorded).flatMap(([workflowID, w]) =>
-      w.ops.flatMap((o) => whens.map((when) => ({ workflowID, functionID: o.functionID, name: o.name, when }))));
+    // Step 2: every crash point, after and before its recording; and each workflow's end, its last outcome still pending.
+    const all: CrashPoint[] = Object.entries(ref.recorded).flatMap(([workflowID, w]) => [
+      ...w.ops.flatMap((o) => whens.filter((when) => when !== 'end').map((when) => ({ workflowID, functionID: o.functionID, name: o.name, when }))),
+      ...(whens.includes('end') ? [{ workflowID, functionID: w.ops.at(-1)?.functionID ?? -1, name: w.ops.at(-1)?.name ?? '(no step)', when: 'end' as const }] : []),
+    ]);
     const points = selectPoints(all, options.points, base.workflowID);
     const replay = (p: CrashPoint) => replayCommand({ ...base, command: options.command ?? 'npx durable-workbook crash-test', modulePath, workflowName, args, db: kind, appEnv, point: p, topID: base.workflowID });
     const results = new Map<CrashPoint, CrashPointReport>();

@@ -8,13 +8,13 @@ export function selectPoints(all: CrashPoint[], wanted: string[] | undefined, to
   if (!wanted?.length) return all;
   const chosen = new Set<CrashPoint>();
   for (const raw of wanted) {
-    const m = /^(?:(.+)#)?([^#:]+?)(?::(after|before))?$/.exec(raw.trim());
+    const m = /^(?:(.+)#)?([^#:]+?)(?::(after|before|end))?$/.exec(raw.trim());
     const hits = m ? all.filter((p) =>
       p.workflowID === (m[1] ?? topID) && (String(p.functionID) === m[2] || p.name === m[2]) && (!m[3] || p.when === m[3])) : [];
     if (!hits.length) {
       const choices = [...new Set(all.map((p) => `${p.workflowID === topID ? '' : `${p.workflowID}#`}${p.functionID}:${p.when} (${p.name})`))];
       throw new ConfigError(`--point ${raw} names no crash point of this run: choose among ${choices.join(', ')} ` +
-        '(a function id or a step name, then :after or :before).');
+        '(a function id or a step name, then :after, :before or :end).');
     }
     for (const h of hits) chosen.add(h);
   }

@@ -33,8 +33,10 @@ export type ChildMode = 'run' | 'recover';
 /**
  * Right after the step's outcome is committed, or right before it is written. For a transaction
  * step (lib/transactions/): right after its COMMIT, or inside its transaction right before COMMIT.
+ * 'end': the workflow's function has returned, its end not written yet (nor its last step's
+ * outcome, which commits with the end: docs/DESIGN.md promise 15); one such point per workflow.
  */
-export type CrashWhen = 'after' | 'before';
+export type CrashWhen = 'after' | 'before' | 'end';
 
 /** One recorded outcome, as the harness compares them. */
 export interface RecordedOp {

@@ -40,6 +40,7 @@ export function describePoint(p: Pick<CrashPointReport, 'when' | 'functionID' | 
     const at = p.when === 'after' ? 'after COMMIT of' : 'inside the transaction, before COMMIT, of';
     return `crash ${at} transaction step ${p.functionID} (${p.name}) of workflow ${p.workflowID}`;
   }
+  if (p.when === 'end') return `crash at the end of workflow ${p.workflowID}, its last step ${p.functionID} (${p.name}) done, neither written yet`;
   return `crash ${p.when === 'after' ? 'after ' : 'before'} recording step ${p.functionID} (${p.name}) of workflow ${p.workflowID}`;
 }
 

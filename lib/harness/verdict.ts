@@ -105,6 +105,8 @@ export function judge(ref: Reference, topID: string, point: CrashPoint, crashed:
   const crashKey = opKey(point.workflowID, point.functionID);
   if (point.when === 'after' && !atDeath.has(crashKey)) problems.push(`the outcome of step ${point.functionID} (${point.name}) was committed before the death, yet it is not recorded`);
   if (point.when === 'before' && atDeath.has(crashKey)) problems.push(`step ${point.functionID} (${point.name}) is recorded although the process died before recording it`);
+  const statusAtDeath = death.state[point.workflowID]?.status;
+  if (point.when === 'end' && statusAtDeath !== 'PENDING') problems.push(`workflow ${point.workflowID} is ${statusAtDeath} at the death, although the process died before writing its end`);
   const inRecovery = stepsRun(recovered, topID);
   for (const [key, what] of inRecovery) {
     if (atDeath.has(key)) problems.push(`${what} ran again on recovery although its outcome was recorded before the death`);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { currentContext, type WorkflowContext } from '../context.js';
 import { fenceError, fenceOf, hooks, lostDatabase, record, takeRecorded } from '../engine.js';
 import { ConfigError, WorkflowCancelledError } from '../errors.js';
+import { flushPending } from '../pending.js';
 import { deserialize, serialize } from '../serialize.js';
 import { db } from '../state.js';
 import type { OperationRow } from '../storage/types.js';
@@ -37,6 +38,7 @@ export function opRow(ctx: WorkflowContext, functionID: number, functionName: st
  * `ok` false means the fence refused it: this execution lost the workflow and goes no further.
  */
 export async function fencedWrite<T>(ctx: WorkflowContext, functionID: number, name: string, write: () => Promise<T | null | false>): Promise<T> {
+  await flushPending(ctx); // a step's outcome pending before it is durable before anything leaves the workflow
   hooks.beforeRecord?.(ctx.workflowID, functionID, name);
   let out: T | null | false;
   try {

@@ -5,6 +5,7 @@ import { rowDamage } from './damage.js';
 import { MessagesSql } from './messages-sql.js';
 import * as queueSql from './queue-sql.js';
 import { MIGRATIONS, renderStatements } from './schema.js';
+import { finishWithStepParams, finishWithStepStatement } from './finish-sql.js';
 import { recordInTransaction } from './sql-transactions.js';
 import { withDatabaseRetry } from './transient.js';
 import type {
@@ -190,6 +191,8 @@ export function hotStatements(S: string, writesInWith = S !== '') {
       ? `WITH s AS (${updateStatus} RETURNING workflow_uuid) INSERT INTO ${S}workflow_output (workflow_uuid, output, error)
          SELECT workflow_uuid, ?, ? FROM s ${upsertOutput}`
       : updateStatus,
+    // The same, with the last step's outcome, kept pending until now, in the same commit (finish-sql.ts).
+    finishWithStep: finishWithStepStatement(S, updateStatus, upsertOutput),
     // SQLite's second write, sent in the same turn: the outcome, if the status update above took.
     finishOutput: `INSERT INTO ${S}workflow_output (workflow_uuid, output, error) SELECT ?, ?, ?
        WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND status = ? AND ${OWNER}) ${upsertOutput}`,
@@ -251,6 +254,10 @@ export class SqlSystemDatabase implements SystemDatabase {
 
   async migrate(): Promise<void> {
     const S = this.S;
+    // Usually every migration is in already: one read says so, without the lock and the second
+    // connection it takes (a third of launch()'s time on PostgreSQL, issue 20). No table yet, or a missing version: the lock.
+    const seen = await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`).catch(() => []);
+    if (MIGRATIONS.every((m) => seen.some((r) => num(r.version) === m.version))) return;
     await this.d.withMigrationLock(async () => {
       await this.d.run(`CREATE TABLE IF NOT EXISTS ${S}workbook_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`);
       const applied = async () => new Set((await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`)).map((r) => num(r.version)));
@@ -328,15 +335,18 @@ export class SqlSystemDatabase implements SystemDatabase {
     });
   }
 
-  async finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean> {
+  async finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number, lastStep?: OperationRow): Promise<boolean> {
     return withDatabaseRetry(() => `recording the outcome of workflow ${workflowID}`, async (attempt) => {
       const params = hotParams.finishWorkflow(workflowID, status, output, error, fence, now);
       const changed = this.d.writesInWith
-        ? await this.d.run(this.q.finishWorkflow, params)
+        ? await (lastStep
+          ? this.d.run(this.q.finishWithStep, finishWithStepParams(workflowID, status, output, error, fence, now, lastStep))
+          : this.d.run(this.q.finishWorkflow, params))
         : (await Promise.all([
+          ...(lastStep ? [this.d.run(this.q.recordOperation, hotParams.recordOperation(lastStep, fence))] : []),
           this.d.run(this.q.finishWorkflow, hotParams.statusUpdate(params)),
           this.d.run(this.q.finishOutput, hotParams.finishOutput(workflowID, status, output, error, fence)),
-        ]))[0];
+        ])).at(-2)!;
       if (changed === 1) return true;
       if (attempt === 1) return false;
       const row = await this.readWorkflow(workflowID);

@@ -225,8 +225,8 @@ export interface SystemDatabase extends QueueStorage, TransactionSteps {
   loadOperations(workflowID: string): Promise<OperationRow[]>;
   /** Records a step's outcome if the fence still holds; false when another execution owns it now. */
   recordOperation(op: OperationRow, fence: Fence): Promise<boolean>;
-  /** Final status and output/error, if the fence still holds. */
-  finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): Promise<boolean>;
+  /** Final status and output/error, if the fence still holds; with `lastStep`, that step's outcome too, in the same commit. */
+  finishWorkflow(workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number, lastStep?: OperationRow): Promise<boolean>;
   /** Status change for cancel, park and resume; only from one of `from`. */
   setStatus(workflowID: string, status: WorkflowStatusValue, from: WorkflowStatusValue[], opts: { resetAttempts?: boolean; now: number; fence?: Fence }): Promise<boolean>;
   listWorkflows(filter: ListFilter): Promise<WorkflowRow[]>;

@@ -23,11 +23,13 @@ const SIDE_STEPS = 20;
 process.stdout.write('STARTED\n');
 const faults = faultsOrExit({
   'torture-tx-before-write': 0.01, 'torture-tx-after-write': 0.01, 'torture-tx-before-commit': 0.01,
-  'torture-tx-after-commit': 0.01, 'torture-tx-between-steps': 0.005, 'torture-tx-fail': 0.3,
+  'torture-tx-after-commit': 0.01, 'torture-tx-between-steps': 0.005, 'torture-tx-fail': 0.3, 'torture-tx-before-end': 0.05,
 });
 // The engine calls these for a transaction step inside its transaction (before COMMIT) and after COMMIT.
 hooks.beforeRecord = () => faults.crashHere('torture-tx-before-commit');
 hooks.afterRecord = () => faults.crashHere('torture-tx-after-commit');
+// Its last step's outcome, pending, commits with the workflow's end (promise 15): a death in between re-runs that step.
+hooks.beforeEnd = () => faults.crashHere('torture-tx-before-end');
 
 const FAIL_TRIES = 5; // the fifth call of a step never fails on purpose: every step ends in success
 

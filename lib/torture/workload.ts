@@ -11,7 +11,8 @@
 //
 // Deaths and failures come from lib/faults.ts, seeded by WORKBOOK_SEED and salted by the
 // execution attempt: process.abort() before and after the side effect, between steps, and just
-// before and after a step's outcome is recorded (engine hooks); a seeded failure after the side
+// before and after a step's outcome is recorded, and between a workflow's last step and its end
+// (engine hooks); a seeded failure after the side
 // effect makes the step retry. The last attempt never fails on purpose, so every step ends in
 // success and the result is the same whatever failed or died on the way (invariant 4).
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
@@ -31,6 +32,9 @@ export const CRASH_SITES: Record<string, number> = {
   'torture-between-steps': 0.005,
   'torture-before-record': 0.005,
   'torture-after-record': 0.005,
+  // Once per execution of each workflow: its function returned, its end and its last step's outcome
+  // (pending until then, promise 15) not written yet. Likelier, so that a few dozen runs meet it.
+  'torture-before-end': 0.05,
 };
 export const FAIL_SITE = 'torture-step-fail';
 export const FAIL_P = 0.3;
@@ -55,6 +59,7 @@ export function configureWorkload(opts: { counterFile: string; faults: boolean; 
     : new Faults({ ...zero(CRASH_SITES), [FAIL_SITE]: 0 }, { WORKBOOK_SEED: env.WORKBOOK_SEED });
   hooks.beforeRecord = () => faults.crashHere('torture-before-record');
   hooks.afterRecord = () => faults.crashHere('torture-after-record');
+  hooks.beforeEnd = () => faults.crashHere('torture-before-end');
 }
 
 /** A step's value: a pure function of (seed, where), so the crash-free result is knowable. */

@@ -21,6 +21,7 @@ import { contextStore, currentContext, type WorkflowContext } from '../context.j
 import { fenceError, fenceOf, hooks, record, takeRecorded } from '../engine.js';
 import { ConfigError, WorkflowCancelledError } from '../errors.js';
 import { log } from '../log.js';
+import { flushPending } from '../pending.js';
 import { deserialize, deserializeError, serialize, serializeError } from '../serialize.js';
 import { db } from '../state.js';
 import type { AppDatabase, IsolationLevel } from '../storage/types.js';
@@ -94,6 +95,7 @@ async function runAndRecord<R>(
   fn: (tx: AppDatabase, ...args: unknown[]) => Promise<R>, args: unknown[],
 ): Promise<R> {
   const { name } = cfg;
+  await flushPending(ctx); // the step before it is durable before this transaction's writes can depend on it
   const startedAt = Date.now();
   const fence = fenceOf(ctx);
   for (let attempt = 1; ; attempt++) {

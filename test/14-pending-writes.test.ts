@@ -1,0 +1,83 @@
+// Promise 15 (docs/DESIGN.md): a step's outcome is written at the next point that needs it durable,
+// and the last one in the same commit as the workflow's end. So a one-step workflow is two commits
+// (start, end) and an N-step workflow N + 1, counted by the databases themselves: SQLite's driver
+// counts the commits it makes (group commit), PostgreSQL stamps every row with the id of the
+// transaction that wrote it last (xmin). And a crash between the last step and the end re-runs that
+// step on recovery (at-least-once, promise 3), with the same result: the crash-test harness's 'end' point.
+import { describe, expect, it } from 'vitest';
+import { DBOS } from '../lib/index.js';
+import { crashTest } from '../lib/harness/index.js';
+import { sqliteCommits } from '../lib/storage/sqlite.js';
+import { DATABASES, freshDatabase } from './helpers.js';
+
+const STEPS = 5;
+const step = DBOS.registerStep(async function pendingStep(i: number) {
+  return i * 2;
+});
+const oneStep = DBOS.registerWorkflow(async function pendingOneStep(i: number) {
+  return step(i);
+});
+const nSteps = DBOS.registerWorkflow(async function pendingNSteps(n: number) {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += await step(i);
+  return sum;
+});
+
+/** PostgreSQL: the distinct transactions that last wrote the workflow's rows (start, steps, end), and which wrote each step. */
+async function writersOnPostgres(workflowID: string): Promise<{ transactions: number; stepWriters: string[]; endWriter: string }> {
+  const q = (table: string) => `SELECT '${table}' AS t, xmin::text AS x, ${table === 'operation_outputs' ? 'function_id' : '-1'} AS f FROM dbos.${table} WHERE workflow_uuid = ?`;
+  const rows = await DBOS.appDatabase.query<{ t: string; x: string; f: number }>(
+    ['workflow_status', 'workflow_input', 'operation_outputs', 'workflow_output'].map(q).join(' UNION ALL ') + ' ORDER BY 1, 3',
+    Array(4).fill(workflowID),
+  );
+  return {
+    transactions: new Set(rows.map((r) => r.x)).size,
+    stepWriters: rows.filter((r) => r.t === 'operation_outputs').map((r) => r.x),
+    endWriter: rows.find((r) => r.t === 'workflow_status')!.x,
+  };
+}
+
+for (const kind of DATABASES) {
+  describe(`${kind}: pending step outcomes (promise 15)`, () => {
+    it(`a one-step workflow is 2 commits, ${STEPS} steps ${STEPS + 1}; the last step commits with the end`, async () => {
+      const { choice } = await freshDatabase(kind);
+      // No heartbeat or recovery pass in between: only the workflows write.
+      DBOS.setConfig({ name: 'pendingwrites', database: choice, executorLeaseMs: 600_000, recoveryIntervalMs: 0 });
+      await DBOS.launch();
+      try {
+        const commitsOf = async (run: () => Promise<unknown>, id: string): Promise<number> => {
+          if (kind === 'sqlite') {
+            const before = sqliteCommits.commits;
+            await run();
+            return sqliteCommits.commits - before;
+          }
+          await run();
+          const w = await writersOnPostgres(id);
+          // The last step's row was written by the transaction that wrote the end; each other step by its own.
+          expect(w.stepWriters.at(-1)).toBe(w.endWriter);
+          expect(new Set(w.stepWriters).size).toBe(w.stepWriters.length);
+          return w.transactions;
+        };
+        expect(await commitsOf(() => DBOS.startWorkflow(oneStep, { workflowID: 'one' })(21).then((h) => h.getResult()), 'one')).toBe(2);
+        expect(await commitsOf(() => DBOS.startWorkflow(nSteps, { workflowID: 'n' })(STEPS).then((h) => h.getResult()), 'n')).toBe(STEPS + 1);
+        // Nothing was lost on the way: every step is recorded, with its value.
+        expect((await DBOS.listWorkflowSteps('n')).map((s) => s.output)).toEqual([0, 2, 4, 6, 8]);
+        expect((await DBOS.listWorkflowSteps('one')).map((s) => s.output)).toEqual([42]);
+      } finally {
+        await DBOS.shutdown();
+      }
+    });
+
+    it('a crash between the last step and the end re-runs that step on recovery, with the same result', async () => {
+      const fresh = await freshDatabase(kind);
+      const report = await crashTest('examples/order/fixed.ts', 'order', undefined, {
+        log: () => {}, keepDatabases: false, when: ['end'], db: kind === 'sqlite' ? 'sqlite' : 'pg', env: { ...process.env, ...fresh.env },
+      });
+      expect(report.ok).toBe(true);
+      expect(report.points.map((p) => `${p.when} ${p.functionID} ${p.name}`)).toEqual(['end 2 sendEmail']);
+      // At the death two outcomes were durable (steps 0 and 1); the last one was pending, and ran again.
+      expect(report.points[0].replayed).toBe(2);
+      expect(report.points[0].ranTwice).toEqual(['step 2 (sendEmail)']);
+    });
+  });
+}
