@@ -2,6 +2,8 @@
 // only its own version's workflows; launch() says once what it left alone; a resume with a target
 // version moves a stranded workflow here; `wf versions` tells stranded work apart; the default
 // version is a hash of the workflows' code, the same in every process running the same code.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -12,6 +14,7 @@ import { withDatabase } from '../lib/storage/open.js';
 import { chooseAppVersion, computeAppVersion, ENGINE_VERSION } from '../lib/versions/version.js';
 import { wf } from '../scripts/wf.js';
 import { DATABASES, freshDatabase, runScript } from './helpers.js';
+import { PROJECT_ROOT } from '../lib/config.js';
 
 const versionedJob = DBOS.registerWorkflow(async function versionedJob(x: number) {
   return x * 2;
@@ -102,7 +105,7 @@ describe('the default version', () => {
     expect(computeAppVersion([a2, b], 'app')).not.toBe(v); // one workflow's code edited
     expect(computeAppVersion([a1], 'app')).not.toBe(v); // one workflow fewer
     expect(computeAppVersion([a1, b], 'other')).not.toBe(v);
-    expect(ENGINE_VERSION).toMatch(/^\d+\.\d+\.\d+/);
+    expect(ENGINE_VERSION).toBe((JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     expect(chooseAppVersion(undefined, { DBOS__APPVERSION: 'r7' }, [a1], 'app')).toEqual({ version: 'r7', source: 'DBOS__APPVERSION' });
     expect(chooseAppVersion('cfg', { DBOS__APPVERSION: 'r7' }, [a1], 'app')).toEqual({ version: 'cfg', source: 'config' }); // as DBOS: the config wins
     expect(chooseAppVersion(undefined, {}, [a1], 'app')).toEqual({ version: computeAppVersion([a1], 'app'), source: 'hash' });
