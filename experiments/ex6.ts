@@ -83,7 +83,7 @@
  */
 import { fakeUsers, UsersTable, type User, type WorkflowHandle } from '../lib/index.js';
 import { appDatabase, DBOS } from '../lib/engine-choice.js';
-import { faultsOrExit, runLesson } from '../lib/lesson.js';
+import { faultsOrExit, recoveredAndFinishedHere, runLesson } from '../lib/lesson.js';
 import { DATABASE_FLAGS } from '../lib/lesson-input.js';
 
 const APP = 'ex6';
@@ -165,7 +165,11 @@ const usersWorkflow = DBOS.registerWorkflow(async function usersWorkflow(): Prom
 type How = 'new' | 'recovered' | 'attached';
 async function pick(): Promise<{ handle: WorkflowHandle<Counts>; how: How } | undefined> {
   const [w] = await DBOS.listWorkflows({ workflowName: 'usersWorkflow', status: ['PENDING', 'ENQUEUED'] });
-  if (!w) return undefined;
+  if (!w) {
+    // launch() may have recovered it and finished it already, before this look: it is still ours.
+    const done = await recoveredAndFinishedHere('usersWorkflow');
+    return done === undefined ? undefined : { handle: DBOS.retrieveWorkflow<Counts>(done), how: 'recovered' };
+  }
   const how = w.executorId === DBOS.executorID || w.status === 'ENQUEUED' ? 'recovered' : 'attached';
   return { handle: DBOS.retrieveWorkflow<Counts>(w.workflowID), how };
 }

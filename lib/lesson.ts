@@ -88,6 +88,17 @@ export function findSettings(argv = process.argv, env = process.env): { resumeID
 }
 
 /**
+ * The id of a workflow named `name` that this run's launch() recovered and that has finished
+ * already (a last step is quick): it was PENDING before this run began, and ended here since. A
+ * lesson that looks for unfinished work after launch() would otherwise miss it and start another.
+ */
+export async function recoveredAndFinishedHere(name: string): Promise<string | undefined> {
+  const [last] = await DBOS.listWorkflows({ workflowName: name, sortDesc: true, limit: 1 });
+  const here = last && last.executorId === DBOS.executorID && !isUnfinished(last.status);
+  return here && (last.updatedAt ?? 0) >= launchedAt && (last.createdAt ?? 0) < launchedAt ? last.workflowID : undefined;
+}
+
+/**
  * Finds the workflow a crashed run left behind, or starts a new one, and says which and why (ex3
  * explains each branch). `start` starts a new execution of the lesson's workflow. Both engines
  * answer it the same way, from DBOS.listWorkflows after launch():
@@ -122,6 +133,11 @@ export async function findOrStart<R>(name: string, start: () => Promise<Workflow
     console.log(`workflow ${w.workflowID} is ${w.status} from application version ${w.applicationVersion}, not this one (${DBOS.applicationVersion}): launch() does not recover it. Resume it on purpose with --resume ${w.workflowID}.`);
   }
   if (pending.length === 0) {
+    const done = await recoveredAndFinishedHere(name);
+    if (done) {
+      console.log(`launch() found workflow ${done} PENDING with its process gone, and recovered it here`);
+      return { handle: DBOS.retrieveWorkflow<R>(done), how: 'recovered' };
+    }
     console.log(`no unfinished ${name}: starting a new one`);
     return { handle: await start(), how: 'new' };
   }

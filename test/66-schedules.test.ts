@@ -96,9 +96,9 @@ for (const kind of DATABASES) {
       await withDatabase(choice, 'sched2', 't66-setup', async (db) => {
         await db.upsertExecutor({ executorID: 'other-scheduler', hostname: hostname(), pid: process.ppid });
         await db.insertWorkflow({ workflowID: id, name: 'tickHere', inputs: serialize([slot, null, slot], 'the inputs'), executorID: 'other-scheduler',
-          applicationID: 'sched2', applicationVersion: '1', parentWorkflowID: null, now: Date.now() });
+          applicationID: 'sched2', applicationVersion: 'v66', parentWorkflowID: null, now: Date.now() });
       });
-      DBOS.setConfig({ name: 'sched2', database: choice });
+      DBOS.setConfig({ name: 'sched2', database: choice, applicationVersion: 'v66' }); // the version the row above names: a process leaves other versions' workflows alone
       await DBOS.launch();
       expect(DBOS.lastRecovery().ownedElsewhere).toEqual([id]);
       await DBOS.createSchedule({ scheduleName: 'attach', workflowFn: tickHere, schedule: '* * * * * *' });

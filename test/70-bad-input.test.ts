@@ -122,23 +122,25 @@ const CASES: BadCase[] = [
   badResult('symbol', /a symbol \(Symbol\(s\)\) at \$\.tag/),
 
   // The code changed under a PENDING workflow.
+  // Both runs pin one version (DBOS__APPVERSION): edited code has another default version, whose
+  // process would leave the crashed workflow alone (ex8) instead of meeting the changed code.
   { name: 'a step renamed between runs', file: FIX, code: 1, opens: true,
-    before: async (c) => expect((await runScript(FIX, { ...c.env, BAD_WF_ID: 'bad-rename-step', BAD_CRASH_AFTER_STEP0: '1' })).signal).toBe('SIGABRT'),
-    env: (c) => ({ ...c.env, BAD_WF_ID: 'bad-rename-step', BAD_STEP0_NAME: 'firstRenamed' }),
+    before: async (c) => expect((await runScript(FIX, { ...c.env, DBOS__APPVERSION: 'v70', BAD_WF_ID: 'bad-rename-step', BAD_CRASH_AFTER_STEP0: '1' })).signal).toBe('SIGABRT'),
+    env: (c) => ({ ...c.env, DBOS__APPVERSION: 'v70', BAD_WF_ID: 'bad-rename-step', BAD_STEP0_NAME: 'firstRenamed' }),
     says: [/During execution of workflow bad-rename-step step 0, function first was recorded when firstRenamed was expected/, /Check that your workflow is deterministic/],
     after: async (c) => {
       expect(await statusOf(c, 'bad-rename-step')).toBe('ERROR');
       expect((await steps(c, 'bad-rename-step')).map((r) => [Number(r.function_id), r.function_name, r.output])).toEqual([[0, 'first', '{"json":"first done","__dbos_serializer":"superjson"}']]);
     } },
   { name: 'a workflow renamed between runs', file: FIX, code: 2, opens: true,
-    before: async (c) => expect((await runScript(FIX, { ...c.env, BAD_WF_ID: 'bad-rename-wf', BAD_CRASH_AFTER_STEP0: '1' })).signal).toBe('SIGABRT'),
-    env: (c) => ({ ...c.env, BAD_WF_ID: 'bad-rename-wf', BAD_WF_NAME: 'renamedWorkflow' }),
+    before: async (c) => expect((await runScript(FIX, { ...c.env, DBOS__APPVERSION: 'v70', BAD_WF_ID: 'bad-rename-wf', BAD_CRASH_AFTER_STEP0: '1' })).signal).toBe('SIGABRT'),
+    env: (c) => ({ ...c.env, DBOS__APPVERSION: 'v70', BAD_WF_ID: 'bad-rename-wf', BAD_WF_NAME: 'renamedWorkflow' }),
     says: [/Workflow bad-rename-wf is PENDING under the name "badInputWorkflow", but no workflow of that name is registered \(known: renamedWorkflow\)/,
       /It was left PENDING, nothing is lost\. Register it again under its old name to recover it, or cancel it/],
     after: async (c) => {
       expect(await statusOf(c, 'bad-rename-wf')).toBe('PENDING');
       // Nothing lost: under its old name it is recovered from its checkpoint and finishes.
-      const again = await runScript(FIX, { ...c.env, BAD_WF_ID: 'bad-rename-wf' });
+      const again = await runScript(FIX, { ...c.env, DBOS__APPVERSION: 'v70', BAD_WF_ID: 'bad-rename-wf' });
       expect(again.code, again.stderr).toBe(0);
       expect(await statusOf(c, 'bad-rename-wf')).toBe('SUCCESS');
       expect((await steps(c, 'bad-rename-wf')).map((r) => r.function_name)).toEqual(['first', 'badResult']);

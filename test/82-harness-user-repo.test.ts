@@ -64,7 +64,7 @@ describe('a user project: a DBOS checkout workflow, the workbook installed from 
         '    - check: charges has 2 rows for the one order, expected 1');
       const replay = `npx durable-workbook crash-test src/checkout.ts checkout${db === 'pg' ? ' --db pg' : ''} --point 1:before --keep`;
       expect(r.out).toContain(`replay it alone: ${replay}`);
-      expect(r.out.match(/^ {2}ok {3}crash/gm)).toHaveLength(5);
+      expect(r.out.match(/^ {2}ok {3}crash/gm)).toHaveLength(6);
       if (kind !== 'sqlite') return;
       // The replay line, run as printed: that crash point alone, its databases kept and named.
       const again = await run('sh', ['-c', replay], project);
@@ -109,7 +109,7 @@ describe('a user project: a DBOS checkout workflow, the workbook installed from 
         console.log(`${kind}: fixed npm test ${r.seconds} s`);
         expect(r.code, r.out).toBe(0);
         expect(r.out).toContain(`crash test passed: checkout (src/checkout.ts, ${kind === 'sqlite' ? 'sqlite' : 'pg'}) survives all 7 crash points`);
-        expect(r.out.match(/^ {2}ok {3}crash/gm)).toHaveLength(6);
+        expect(r.out.match(/^ {2}ok {3}crash/gm)).toHaveLength(7);
       }, 900_000);
     }
   });

@@ -37,7 +37,7 @@ describe.each(DATABASES)('%s', (kind) => {
       onLine: (l, c) => l === 'READY' && (children.push(c), ready()),
     });
     await Promise.race([started, worker.then((r) => { throw new Error(`the worker ended before READY: ${r.stderr}`); })]);
-    DBOS.setConfig({ name: 'skew', database: choice, executorLeaseMs: LEASE_MS, recoveryIntervalMs: 0 });
+    DBOS.setConfig({ name: 'skew', database: choice, executorLeaseMs: LEASE_MS, recoveryIntervalMs: 0, applicationVersion: 'v98' }); // the worker's version
     await DBOS.launch();
     // Past the lease, more than once: only heartbeats renewed on the database's clock keep it alive.
     for (let i = 0; i < 3; i++) {
@@ -61,7 +61,7 @@ describe.each(DATABASES)('%s', (kind) => {
       onLine: (l, c) => l === 'READY' && (children.push(c), ready(c)),
     });
     const child = await Promise.race([started, worker.then((r): never => { throw new Error(`the worker ended before READY: ${r.stderr}`); })]);
-    DBOS.setConfig({ name: 'skew', database: choice, executorLeaseMs: LEASE_MS, recoveryIntervalMs: 200 });
+    DBOS.setConfig({ name: 'skew', database: choice, executorLeaseMs: LEASE_MS, recoveryIntervalMs: 200, applicationVersion: 'v98' }); // the worker's version
     await DBOS.launch();
     expect((await DBOS.getWorkflowStatus('paused-1'))?.executorId).not.toBe(DBOS.executorID); // alive and beating: left alone
     child.kill('SIGSTOP');
