@@ -88,11 +88,14 @@ export async function launchEngine(name: string): Promise<void> {
   const { openPostgres } = await import('./storage/postgres.js');
   const { ensureDatabase, ensureEmbeddedPostgres, otherSessions, stopEmbeddedPostgres } = await import('./storage/embedded-pg.js');
   let url: URL;
+  let admin: string; // a database that exists, to create the lesson's from
   if (choice.kind === 'postgres') {
     url = new URL(choice.url);
+    admin = choice.url;
   } else {
     const server = await ensureEmbeddedPostgres(choice.dir);
     url = new URL(server.adminUrl);
+    admin = server.adminUrl; // not .../workbook: on a fresh server only the workbook's engine has made that one
     url.pathname = `/${choice.database}`;
     release = async () => {
       if (process.env.WORKBOOK_PG_KEEP === '1') return;
@@ -104,7 +107,7 @@ export async function launchEngine(name: string): Promise<void> {
   url.pathname = `${url.pathname}_dbos_${name}`;
   // The database first, and the lesson's tables open before launch(): a workflow launch() recovers
   // starts at once and reads its attempt through them.
-  await ensureDatabase(base, url.pathname.slice(1));
+  await ensureDatabase(admin, url.pathname.slice(1));
   const opened = await openPostgres({ url: url.toString(), appSchema: name, applicationName: `workbook-dbos-${process.pid}` });
   app = { db: opened.app, close: () => opened.close() };
   // The version: a hash of the lesson's file (DBOS's default hashes the registered functions' source,
