@@ -75,7 +75,9 @@ for (const kind of DATABASES) {
         expect(loop.ends.slice(0, -1).every((e) => e === 'SIGABRT')).toBe(true);
         expect(loop.ends.at(-1)).toBe('exit 0');
         expect(r.stdout.match(/^STARTED: new workflow /gm)).toHaveLength(1);
-        expect(r.stdout.match(/^RECOVERED: workflow /gm) ?? []).toHaveLength(loop.crashed);
+        // launch() runs what it recovers at once: a recovered run may crash again before the lesson
+        // prints RECOVERED (its RESUMING line, printed by the workflow, comes in every run).
+        expect((r.stdout.match(/^RECOVERED: workflow /gm) ?? []).length).toBeLessThanOrEqual(loop.crashed);
         expect(r.stdout.match(/^RESUMING at batch \d+/gm) ?? []).toHaveLength(loop.crashed);
         expect(res.how).toBe(loop.crashed > 0 ? 'recovered' : 'new');
         expect(res.attempt).toBe(loop.crashed + 1);

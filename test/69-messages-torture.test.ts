@@ -28,7 +28,9 @@ for (const kind of DATABASES) {
       const t = summaryOf(r)[kind];
       expect(t.violations).toBe(0);
       expect(t.aborts).toBeGreaterThan(0); // seed 1's first process aborts at one of its own sites
-      expect(t.kills).toBeGreaterThan(0);
+      // SIGKILLs come after a drawn delay: with --max-deaths 4 the seeded aborts may use them all up
+      // first (they did once the end of a workflow became a crash site too), so deaths are counted together.
+      expect(t.aborts + t.kills).toBeGreaterThan(1);
       expect(t.recoveries).toBeGreaterThan(0);
     });
 
