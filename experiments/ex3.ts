@@ -58,7 +58,7 @@
  */
 import { databaseFromEnv, fakeUsers, UsersTable } from '../lib/index.js';
 import { appDatabase, DBOS } from '../lib/engine-choice.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, isParked, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, resultOrParked, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex3';
 const NAME = 'usersWorkflow';
@@ -138,13 +138,9 @@ await runLesson(APP, async () => {
   const found = await findOrStart<number>(NAME, () => DBOS.startWorkflow(usersWorkflow)());
   if ('parked' in found) return showParked(found.parked);
   const { handle, how } = found;
-  let count: number;
-  try {
-    count = await handle.getResult();
-  } catch (err) {
-    if (isParked(err)) return showParked(handle.workflowID); // parked by this launch, found out a moment later
-    throw err;
-  }
+  const got = await resultOrParked(handle);
+  if ('parked' in got) return showParked(got.parked); // parked by this launch, found out a moment later
+  const count = got.result;
   const row = await handle.getStatus();
   const steps = await DBOS.listWorkflowSteps(handle.workflowID);
   console.log(`\nworkflow ${handle.workflowID}: ${row?.status} at execution attempt ${row?.recoveryAttempts} of at most 4`);

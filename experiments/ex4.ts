@@ -51,7 +51,7 @@
  */
 import { fakeUsers, UsersTable, type User } from '../lib/index.js';
 import { appDatabase, DBOS } from '../lib/engine-choice.js';
-import { EXIT_FAILED, faultsOrExit, findOrStart, isParked, RESUMING_FLAGS, runLesson } from '../lib/lesson.js';
+import { EXIT_FAILED, faultsOrExit, findOrStart, RESUMING_FLAGS, resultOrParked, runLesson } from '../lib/lesson.js';
 
 const APP = 'ex4';
 const NAME = 'usersWorkflow';
@@ -125,13 +125,9 @@ await runLesson(APP, async () => {
   const found = await findOrStart<Result>(NAME, () => DBOS.startWorkflow(usersWorkflow)());
   if ('parked' in found) return showParked(found.parked);
   const { handle, how } = found;
-  let result: Result;
-  try {
-    result = await handle.getResult();
-  } catch (err) {
-    if (isParked(err)) return showParked(handle.workflowID); // parked by this launch, found out a moment later
-    throw err;
-  }
+  const got = await resultOrParked(handle);
+  if ('parked' in got) return showParked(got.parked); // parked by this launch, found out a moment later
+  const result = got.result;
   const row = await handle.getStatus();
   const groups = await appDatabase().query<{ analyzed_at: string; n: unknown }>(
     'SELECT analyzed_at, COUNT(*) AS n FROM users WHERE workflow_id = ? GROUP BY analyzed_at ORDER BY analyzed_at',

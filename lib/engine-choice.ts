@@ -103,7 +103,6 @@ export async function launchEngine(name: string): Promise<void> {
       await stopEmbeddedPostgres(server.dir);
     };
   }
-  const base = url.toString();
   url.pathname = `${url.pathname}_dbos_${name}`;
   // The database first, and the lesson's tables open before launch(): a workflow launch() recovers
   // starts at once and reads its attempt through them.

@@ -77,6 +77,16 @@ export type Found<R> = { handle: WorkflowHandle<R>; how: How } | { parked: strin
 /** The dead letter's error to whoever awaits it (DBOSAwaitedWorkflowExceededMaxRecoveryAttempts, code 30, on both engines). */
 export const isParked = (err: unknown): boolean => hasDBOSCode(err, 30);
 
+/** The workflow's result, or its id as parked when this launch parked it a moment before (the awaiter gets DBOS's error, code 30). */
+export async function resultOrParked<R>(handle: WorkflowHandle<R>): Promise<{ result: R } | { parked: string }> {
+  try {
+    return { result: await handle.getResult() };
+  } catch (err) {
+    if (isParked(err)) return { parked: handle.workflowID };
+    throw err;
+  }
+}
+
 /** --resume <id> and WORKBOOK_WAIT_MS (default 2000), checked. */
 export function findSettings(argv = process.argv, env = process.env): { resumeID?: string; waitMs: number } {
   const i = argv.indexOf('--resume');
