@@ -39,6 +39,8 @@ export const hooks: {
 
 /** Only the benchmark turns this off, to measure what the check before each step costs (bench/db-child.ts). */
 export const engineTuning = { checkBeforeStep: true };
+/** How long after its own start an execution may take the fence as held without reading it: less than a read's round trip. */
+export const FENCE_FRESH_MS = 1;
 
 export const fenceOf = (ctx: WorkflowContext): Fence => ({ executorID: ctx.executorID, attempt: ctx.attempt });
 
@@ -99,6 +101,11 @@ async function mayRunStep(ctx: WorkflowContext): Promise<void> {
   // so when it takes, the fence held and need not be read again.
   if (await flushPending(ctx)) return;
   if (!engineTuning.checkBeforeStep) return;
+  // Just started here: the insert that made the row ours is that moment's proof, as a flushed write
+  // is. Later than FENCE_FRESH_MS after it (the workflow's code awaited something first), the read.
+  const heldAt = ctx.fenceHeldAt;
+  ctx.fenceHeldAt = undefined;
+  if (heldAt !== undefined && performance.now() - heldAt < FENCE_FRESH_MS) return;
   let seen: 'ok' | 'cancelled' | 'fenced';
   try {
     seen = await db().checkFence(ctx.workflowID, fenceOf(ctx));
@@ -167,6 +174,7 @@ async function runOnce(reg: WorkflowRegistration, id: string, args: unknown[], a
   const ctx: WorkflowContext = {
     workflowID: id, attempt, executorID: state.executorID, nextFunctionID: 0,
     recorded: new Map(recorded.map((r) => [r.functionID, r])), cancelled: false,
+    fenceHeldAt: fresh ? performance.now() : undefined,
   };
   if (!fresh) log.debug(`workflow ${id}: execution attempt ${attempt}, ${recorded.length} recorded outcomes to replay`);
   state.contexts.set(id, ctx);

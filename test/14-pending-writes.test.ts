@@ -7,7 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { DBOS } from '../lib/index.js';
 import { crashTest } from '../lib/harness/index.js';
+import { engineTuning } from '../lib/engine.js';
+import { queryStats } from '../lib/storage/sql.js';
 import { sqliteCommits } from '../lib/storage/sqlite.js';
+import { db } from '../lib/state.js';
 import { DATABASES, freshDatabase } from './helpers.js';
 
 const STEPS = 5;
@@ -21,6 +24,16 @@ const nSteps = DBOS.registerWorkflow(async function pendingNSteps(n: number) {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += await step(i);
   return sum;
+});
+
+let lateRuns = 0;
+const lateStep = DBOS.registerStep(async function pendingLateStep() {
+  lateRuns++;
+  return 'ran';
+});
+const lateFirstStep = DBOS.registerWorkflow(async function pendingLateFirst(waitMs: number) {
+  await new Promise((r) => setTimeout(r, waitMs)); // code before the first step that takes a while
+  return lateStep();
 });
 
 /** PostgreSQL: the distinct transactions that last wrote the workflow's rows (start, steps, end), and which wrote each step. */
@@ -63,6 +76,43 @@ for (const kind of DATABASES) {
         // Nothing was lost on the way: every step is recorded, with its value.
         expect((await DBOS.listWorkflowSteps('n')).map((s) => s.output)).toEqual([0, 2, 4, 6, 8]);
         expect((await DBOS.listWorkflowSteps('one')).map((s) => s.output)).toEqual([42]);
+      } finally {
+        await DBOS.shutdown();
+      }
+    });
+
+    it('a first step right after the start reads nothing (the insert just proved the fence); one started later reads, and sees a cancel from elsewhere', async () => {
+      const { choice } = await freshDatabase(kind);
+      DBOS.setConfig({ name: 'pendingreads', database: choice, executorLeaseMs: 600_000, recoveryIntervalMs: 0 });
+      await DBOS.launch();
+      try {
+        const statementsOf = async (i: number): Promise<number> => {
+          const before = queryStats.statements;
+          await oneStep(i);
+          return queryStats.statements - before;
+        };
+        await statementsOf(0); // warm: the first call of each statement prepares it
+        const checked = await statementsOf(1);
+        engineTuning.checkBeforeStep = false;
+        let unchecked: number;
+        try {
+          unchecked = await statementsOf(2);
+        } finally {
+          engineTuning.checkBeforeStep = true;
+        }
+        expect(checked).toBe(unchecked); // the start's insert stands for the check: no read of its own
+        if (kind !== 'sqlite') expect(checked).toBe(2); // one statement per commit on PostgreSQL
+        // The workflow's code waits 200 ms before its first step; meanwhile another process cancels it
+        // (a direct status change, as DBOS.cancelWorkflow from elsewhere writes): the step must not run.
+        lateRuns = 0;
+        const handle = await DBOS.startWorkflow(lateFirstStep, { workflowID: 'late' })(200);
+        expect(await db().setStatus('late', 'CANCELLED', ['PENDING'], { now: Date.now() })).toBe(true);
+        await expect(handle.getResult()).rejects.toThrow(/cancel/i);
+        expect(lateRuns).toBe(0);
+        expect((await DBOS.getWorkflowStatus('late'))?.status).toBe('CANCELLED');
+        // Without the wait, the same workflow runs its step with no read before it.
+        expect(await lateFirstStep(0)).toBe('ran');
+        expect(lateRuns).toBe(1);
       } finally {
         await DBOS.shutdown();
       }
