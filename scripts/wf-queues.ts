@@ -8,15 +8,12 @@ import { parseArgs } from 'node:util';
 import { checkAppName, databaseFromEnv } from '../lib/config.js';
 import { ConfigError } from '../lib/errors.js';
 import { isBadInput } from '../lib/lesson.js';
-import { pidAlive } from '../lib/pid.js';
-import { HOST } from '../lib/state.js';
 import { withDatabase } from '../lib/storage/open.js';
+import { summarize } from '../lib/wf/queues.js';
 import type { SystemDatabase, WorkflowRow } from '../lib/storage/types.js';
 
 type Out = (text: string) => void;
 const USAGE = 'usage: npm run wf -- queues [--app NAME] [--json] [--pg|--sqlite]   or   npm run wf -- list --queue NAME [--app NAME] [--limit N]';
-/** an executor whose heartbeat is older is taken for dead, as the engine's default lease (ms) */
-const LEASE_MS = Number(process.env.WORKBOOK_LEASE_MS ?? 10_000);
 const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
 const time = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().slice(11, 23) : '-');
 
@@ -45,58 +42,6 @@ export async function wfQueues(argv: string[], env: NodeJS.ProcessEnv, out: Out,
     err(`${bad ? 'BAD INPUT' : 'FAILED'}: ${(e as Error).message}${bad ? `\n${USAGE}` : ''}`);
     return bad ? 2 : 1;
   }
-}
-
-/** An executor seen from outside (wf): its process not gone on this host, its heartbeat younger than the lease. */
-export const seemsLive = (ex: { hostname: string; pid: number; heartbeatAt: number }): boolean =>
-  !(ex.hostname === HOST && !pidAlive(ex.pid)) && Date.now() - ex.heartbeatAt < LEASE_MS;
-
-async function liveness(db: SystemDatabase): Promise<(executorID: string | null) => Promise<boolean>> {
-  const seen = new Map<string, boolean>();
-  return async (id) => {
-    if (!id) return false;
-    if (!seen.has(id)) {
-      const ex = await db.getExecutor(id);
-      seen.set(id, !!ex && seemsLive(ex));
-    }
-    return seen.get(id)!;
-  };
-}
-
-export interface QueueSummary {
-  queue: string;
-  enqueued: number;
-  pending: { executorID: string | null; live: boolean; count: number }[];
-  ended: Record<string, number>;
-  workers: { executorID: string; live: boolean; workflowNames: string[] }[];
-  /** ENQUEUED workflow names that no live worker of the queue registered: they wait for one */
-  unserved: { workflowName: string; count: number }[];
-}
-
-export async function summarize(db: SystemDatabase): Promise<QueueSummary[]> {
-  const alive = await liveness(db);
-  const rows = await db.listQueueRows(undefined);
-  const workers = await db.listQueueWorkers();
-  const names = [...new Set([...rows.map((r) => r.queueName!), ...workers.map((w) => w.queueName)])].sort();
-  const out: QueueSummary[] = [];
-  for (const queue of names) {
-    const mine = rows.filter((r) => r.queueName === queue);
-    const ws = await Promise.all(workers.filter((w) => w.queueName === queue).map(async (w) => ({ ...w, live: await alive(w.executorID) })));
-    const pending = new Map<string | null, number>();
-    for (const r of mine.filter((r) => r.status === 'PENDING')) pending.set(r.executorID, (pending.get(r.executorID) ?? 0) + 1);
-    const ended: Record<string, number> = {};
-    for (const r of mine.filter((r) => r.status !== 'PENDING' && r.status !== 'ENQUEUED')) ended[r.status] = (ended[r.status] ?? 0) + 1;
-    const served = new Set(ws.filter((w) => w.live).flatMap((w) => w.workflowNames));
-    const waiting = new Map<string, number>();
-    for (const r of mine.filter((r) => r.status === 'ENQUEUED' && !served.has(r.name))) waiting.set(r.name, (waiting.get(r.name) ?? 0) + 1);
-    out.push({
-      queue, enqueued: mine.filter((r) => r.status === 'ENQUEUED').length,
-      pending: await Promise.all([...pending].map(async ([executorID, count]) => ({ executorID, live: await alive(executorID), count }))),
-      ended, workers: ws.map(({ executorID, live, workflowNames }) => ({ executorID, live, workflowNames })),
-      unserved: [...waiting].map(([workflowName, count]) => ({ workflowName, count })),
-    });
-  }
-  return out;
 }
 
 async function queues(db: SystemDatabase, json: boolean, out: Out): Promise<void> {

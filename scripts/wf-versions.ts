@@ -15,7 +15,7 @@ import { ConfigError } from '../lib/errors.js';
 import { printable } from '../lib/printable.js';
 import { withDatabase } from '../lib/storage/open.js';
 import { UNFINISHED, type SystemDatabase } from '../lib/storage/types.js';
-import { seemsLive } from './wf-queues.js';
+import { seemsLive } from '../lib/wf/queues.js';
 
 type Out = (text: string) => void;
 

@@ -10,8 +10,8 @@ import { slotWorkflowID } from '../schedules/cron.js';
 import { shown } from '../serialize.js';
 import { HOST } from '../state.js';
 import { isUnfinished, WORKFLOW_STATUSES, type OperationRow, type SystemDatabase, type WorkflowRow } from '../storage/types.js';
-import { errorLines } from '../../scripts/wf.js';
-import { summarize } from '../../scripts/wf-queues.js';
+import { errorLines } from '../wf/actions.js';
+import { summarize } from '../wf/queues.js';
 import { lanesOf } from './lanes.js';
 
 /** Stored text as a person reads it (shown()), or as stored when it is not readable JSON. */

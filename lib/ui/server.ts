@@ -2,7 +2,7 @@
 // It serves the page (lib/ui/public/) and vis-timeline from node_modules (never a CDN: it works
 // offline), and JSON read from the system database (lib/ui/data.ts). Read-only unless started with
 // --allow-actions; then POST /api/workflows/:id/resume|cancel runs what `npm run wf -- resume|cancel`
-// runs (scripts/wf.ts), and only for a request from the page itself (same Host and Origin, JSON).
+// runs (lib/wf/actions.ts), and only for a request from the page itself (same Host and Origin, JSON).
 // Every request must name this server as its Host (127.0.0.1:port or localhost:port), so that a web
 // page elsewhere cannot read it through a DNS name that points here (DNS rebinding).
 import { serveStatic } from '@hono/node-server/serve-static';
@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../config.js';
 import { isBadInput } from '../lesson.js';
 import { printable } from '../printable.js';
 import type { SystemDatabase } from '../storage/types.js';
-import { cancel, resume } from '../../scripts/wf.js';
+import { cancel, resume } from '../wf/actions.js';
 import { listWorkflowsView, queuesView, schedulesView, workflowView } from './data.js';
 
 export interface UiOptions {
