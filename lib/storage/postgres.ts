@@ -4,7 +4,8 @@ import pg from 'pg';
 import { DatabaseConnectionError, DatabaseUrlError } from '../errors.js';
 import { log } from '../log.js';
 import { redactUrl, rememberSecret } from '../redact.js';
-import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } from './sql.js';
+import type { Driver, Statement, TxConnection } from './driver.js';
+import { SqlSystemDatabase } from './sql.js';
 import { isTransientDatabaseError } from './transient.js';
 import type { IsolationLevel } from './types.js';
 

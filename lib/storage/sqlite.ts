@@ -7,7 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseConnectionError } from '../errors.js';
-import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } from './sql.js';
+import type { Driver, Statement, TxConnection } from './driver.js';
+import { SqlSystemDatabase } from './sql.js';
 
 export interface SqliteOptions {
   file: string;
