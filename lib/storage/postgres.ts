@@ -54,7 +54,7 @@ export function connectError(url: string, err: unknown): DatabaseConnectionError
   }
 }
 
-/** `?` placeholders become $1, $2 ... (every query in sql.ts is written with `?`). */
+/** `?` placeholders become $1, $2 ... (every query in lib/storage/ is written with `?`). */
 export function numberedPlaceholders(sql: string): string {
   let i = 0;
   return sql.replace(/\?/g, () => `$${++i}`);

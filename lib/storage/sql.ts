@@ -1,14 +1,14 @@
 // The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
 // Driver (driver.ts: how to run a statement) and its schema prefix; every query lives in this folder,
 // once: the hot path's (start, step, end, fence) in hot-sql.ts, the rest here or in the files this
-// class delegates to (messages-sql.ts, queue-sql.ts, sql-transactions.ts). Rows become the engine's
-// types in rows.ts.
+// class delegates to (messages-sql.ts, queue-sql.ts, sql-transactions.ts, migrate.ts). Rows become
+// the engine's types in rows.ts.
 import { counted, type Driver } from './driver.js';
 import { OWNER, SELECT_WORKFLOW, hotParams, hotStatements } from './hot-sql.js';
 import { MessagesSql } from './messages-sql.js';
+import { migrate as runMigrations } from './migrate.js';
 import * as queueSql from './queue-sql.js';
 import { num, toOperationRow, toWorkflowRow, type Raw } from './rows.js';
-import { MIGRATIONS, renderStatements } from './schema.js';
 import { finishWithStepParams } from './finish-sql.js';
 import { recordInTransaction } from './sql-transactions.js';
 import { withDatabaseRetry } from './transient.js';
@@ -60,29 +60,8 @@ export class SqlSystemDatabase implements SystemDatabase {
     };
   }
 
-  async migrate(): Promise<void> {
-    const S = this.S;
-    // Usually every migration is in already: one read says so, without the lock and the second
-    // connection it takes (a third of launch()'s time on PostgreSQL, issue 20). No table yet, or a missing version: the lock.
-    const seen = await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`).catch(() => []);
-    if (MIGRATIONS.every((m) => seen.some((r) => num(r.version) === m.version))) return;
-    await this.d.withMigrationLock(async () => {
-      await this.d.run(`CREATE TABLE IF NOT EXISTS ${S}workbook_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`);
-      const applied = async () => new Set((await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`)).map((r) => num(r.version)));
-      const done = await applied();
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        try {
-          await this.d.transaction([
-            ...renderStatements(m, S, this.dialect).map((sql) => ({ sql })),
-            { sql: `INSERT INTO ${S}workbook_migrations (version, applied_at) VALUES (?, ?)`, params: [m.version, Date.now()] },
-          ]);
-        } catch (err) {
-          // Another process applied it between our read and our transaction (SQLite has no lock to hold across both).
-          if (!(await applied()).has(m.version)) throw err;
-        }
-      }
-    });
+  migrate(): Promise<void> {
+    return runMigrations(this.d);
   }
 
   // Every statement of the engine below is retried while the database is away (transient.ts). A

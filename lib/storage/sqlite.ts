@@ -224,7 +224,7 @@ class SqliteDriver implements Driver {
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
     // SQLite has one writer: each migration runs in a BEGIN IMMEDIATE transaction, and a process
-    // that loses the race to apply one finds it in the version table and goes on (sql.ts migrate).
+    // that loses the race to apply one finds it in the version table and goes on (migrate.ts).
     await fn();
   }
 
