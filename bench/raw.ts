@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { numberedPlaceholders } from '../lib/storage/postgres.js';
 import { serialize } from '../lib/serialize.js';
 import { finishWithStepParams } from '../lib/storage/finish-sql.js';
-import { hotParams, hotStatements } from '../lib/storage/sql.js';
+import { hotParams, hotStatements } from '../lib/storage/hot-sql.js';
 import { configureSqlite } from '../lib/storage/sqlite.js';
 import type { NewWorkflow, OperationRow } from '../lib/storage/types.js';
 import { BENCH_APP, type BenchDatabase } from './databases.js';
@@ -27,7 +27,7 @@ export interface RawCommits {
 export const smallValue = (i: number) => ({ i, ok: true });
 
 /**
- * The floor under the engine's figures: the engine's own hot statements (lib/storage/sql.ts, with
+ * The floor under the engine's figures: the engine's own hot statements (lib/storage/hot-sql.ts, with
  * their parameter lists), prepared on this direct connection and run one after the other with no
  * JavaScript of ours in between: what the rows themselves cost (their keys, the indexes of
  * workflow_status, the fence lookup), next to the raw row. The engine cannot beat it without

@@ -4,7 +4,8 @@
 import { performance } from 'node:perf_hooks';
 import { DBOS } from '../lib/index.js';
 import { serialize } from '../lib/serialize.js';
-import { hotParams, hotStatements, queryStats } from '../lib/storage/sql.js';
+import { queryStats } from '../lib/storage/driver.js';
+import { hotParams, hotStatements } from '../lib/storage/hot-sql.js';
 import { BENCH_APP } from './databases.js';
 import { perSecond, smallValue } from './raw.js';
 

@@ -55,7 +55,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: 'fence-owner',
     claim: 'the fence: a write counts only while its execution (executor and attempt) still owns the workflow (SQLite)',
-    file: 'lib/storage/sql.ts',
+    file: 'lib/storage/hot-sql.ts',
     find: "const FENCE = `status = 'PENDING' AND ${OWNER}`;",
     // The placeholders stay (their parameters are still sent): only the check is gone.
     replace: "const FENCE = `status = 'PENDING' AND (${OWNER} OR 1 = 1)`;",
@@ -66,7 +66,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: 'fence-owner-pg',
     claim: 'the fence, on PostgreSQL: a paused, taken-over process cannot record a step the new owner has not',
-    file: 'lib/storage/sql.ts',
+    file: 'lib/storage/hot-sql.ts',
     find: "const FENCE = `status = 'PENDING' AND ${OWNER}`;",
     // The placeholders stay (their parameters are still sent): only the check is gone.
     replace: "const FENCE = `status = 'PENDING' AND (${OWNER} OR 1 = 1)`;",
@@ -76,7 +76,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: 'claim-compare-and-set',
     claim: 'a claim is a compare-and-set on the recovery count: of two processes that saw the same row, one wins',
-    file: 'lib/storage/sql.ts',
+    file: 'lib/storage/hot-sql.ts',
     find: "WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,",
     replace: "WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts >= ?`,",
     tests: ['test/62-fence.test.ts'],
@@ -86,7 +86,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: 'claim-compare-and-set-race',
     claim: 'the same, with real processes racing to recover after SIGKILLs (PostgreSQL)',
-    file: 'lib/storage/sql.ts',
+    file: 'lib/storage/hot-sql.ts',
     find: "WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,",
     replace: "WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts >= ?`,",
     tests: ['test/62-fence.test.ts', 'test/61-concurrent-recovery.test.ts'],

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DBOS } from '../lib/index.js';
 import { crashTest } from '../lib/harness/index.js';
 import { engineTuning } from '../lib/engine.js';
-import { queryStats } from '../lib/storage/sql.js';
+import { queryStats } from '../lib/storage/driver.js';
 import { sqliteCommits } from '../lib/storage/sqlite.js';
 import { db } from '../lib/state.js';
 import { DATABASES, freshDatabase } from './helpers.js';

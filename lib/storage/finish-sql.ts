@@ -12,7 +12,7 @@ const OP_COLUMNS = `(workflow_uuid, function_id, function_name, output, error, c
 /**
  * PostgreSQL's one statement: the status update (fenced), the step's row only if that update took,
  * then the workflow's output. Its row count is 1 when the fence held. Params: finishWithStepParams.
- * `updateStatus` and `upsertOutput` are the finish's own pieces (sql.ts hotStatements).
+ * `updateStatus` and `upsertOutput` are the finish's own pieces (hot-sql.ts hotStatements).
  */
 export function finishWithStepStatement(S: string, updateStatus: string, upsertOutput: string): string {
   return `WITH s AS (${updateStatus} RETURNING workflow_uuid),

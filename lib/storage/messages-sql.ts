@@ -4,7 +4,8 @@
 // A workflow's write here is one guarded transaction: `fence` first (it changes the workflow's row
 // only while this execution owns it, and on PostgreSQL holds that row's lock until the commit, so a
 // claim by another process waits for it), then the operation's record, then the write itself.
-import { FENCE, type Driver, type Statement } from './sql.js'; // FENCE is read when a database opens, after both modules loaded
+import type { Driver, Statement } from './driver.js';
+import { FENCE } from './hot-sql.js';
 import { withDatabaseRetry } from './transient.js';
 import type { Fence, NewMessage, OperationRow, ScheduleRow } from './types.js';
 
@@ -62,7 +63,7 @@ export class MessagesSql {
   constructor(
     private readonly d: Driver,
     private readonly S: string,
-    /** the statement that records an operation's outcome, fenced (sql.ts recordOperation) */
+    /** the statement that records an operation's outcome, fenced (hot-sql.ts recordOperation) */
     private readonly recordStatement: (op: OperationRow, fence: Fence) => Statement,
     /** the operation's recorded outcome when this execution attempt recorded it */
     private readonly recordedBy: (op: OperationRow, fence: Fence) => Promise<{ output: string | null } | undefined>,

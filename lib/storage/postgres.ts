@@ -4,7 +4,8 @@ import pg from 'pg';
 import { DatabaseConnectionError, DatabaseUrlError } from '../errors.js';
 import { log } from '../log.js';
 import { redactUrl, rememberSecret } from '../redact.js';
-import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } from './sql.js';
+import type { Driver, Statement, TxConnection } from './driver.js';
+import { SqlSystemDatabase } from './sql.js';
 import { isTransientDatabaseError } from './transient.js';
 import type { IsolationLevel } from './types.js';
 
@@ -53,7 +54,7 @@ export function connectError(url: string, err: unknown): DatabaseConnectionError
   }
 }
 
-/** `?` placeholders become $1, $2 ... (every query in sql.ts is written with `?`). */
+/** `?` placeholders become $1, $2 ... (every query in lib/storage/ is written with `?`). */
 export function numberedPlaceholders(sql: string): string {
   let i = 0;
   return sql.replace(/\?/g, () => `$${++i}`);

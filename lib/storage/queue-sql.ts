@@ -15,7 +15,7 @@
 // outer row (a nested-loop semi join), each rescan skipping the rows the last one locked, and the
 // LIMIT no longer bounds the claim (it took all 10 of 10 rows with 4 free slots before this).
 import { SERIALIZATION } from '../serialize.js';
-import type { Driver } from './sql.js';
+import type { Driver } from './driver.js';
 import type { ClaimedWorkflow, EnqueueOutcome, NewQueuedWorkflow, QueueClaim, QueueWorkerRow, WorkflowRow } from './types.js';
 
 type Raw = Record<string, unknown>;
@@ -29,7 +29,7 @@ export function queueStatements(S: string, rowLock: string, select: string) {
        VALUES (?, 'ENQUEUED', ?, NULL, ?, ?, 0, NULL, '${SERIALIZATION}', ?, ?, ?, ?, ?)
        ON CONFLICT (workflow_uuid) DO NOTHING`;
   return {
-    // The row, and its inputs in workflow_input as a started workflow's (sql.ts insertWorkflow),
+    // The row, and its inputs in workflow_input as a started workflow's (hot-sql.ts insertWorkflow),
     // written only when the row is new: one statement on PostgreSQL, one transaction on SQLite.
     enqueue,
     enqueueWithInputs: `WITH s AS (${enqueue} RETURNING workflow_uuid) INSERT INTO ${S}workflow_input (workflow_uuid, inputs) SELECT workflow_uuid, ? FROM s`,

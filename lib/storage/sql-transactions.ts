@@ -1,7 +1,8 @@
 // Transaction steps (lib/transactions/), the storage side: the app's writes and the step's outcome
 // in one transaction, in SQL both databases understand. A driver supplies `interactive` (BEGIN ...
 // COMMIT on one connection) and the clause that locks the workflow's row until COMMIT.
-import { FENCE, hotParams, type Driver, type TxConnection } from './sql.js';
+import type { Driver, TxConnection } from './driver.js';
+import { FENCE, hotParams } from './hot-sql.js';
 import type { AppDatabase, TransactionOptions } from './types.js';
 
 /** Internal control flow, never seen by a user: the fence refused, roll everything back. */

@@ -1,20 +1,22 @@
 // The system database in SQL that both SQLite and PostgreSQL understand. A dialect only supplies a
-// Driver (how to run a statement) and its schema prefix; every query lives here, once.
-import { SERIALIZATION } from '../serialize.js';
-import { rowDamage } from './damage.js';
+// Driver (driver.ts: how to run a statement) and its schema prefix; every query lives in this folder,
+// once: the hot path's (start, step, end, fence) in hot-sql.ts, the rest here or in the files this
+// class delegates to (messages-sql.ts, queue-sql.ts, sql-transactions.ts, migrate.ts). Rows become
+// the engine's types in rows.ts.
+import { counted, type Driver } from './driver.js';
+import { OWNER, SELECT_WORKFLOW, hotParams, hotStatements } from './hot-sql.js';
 import { MessagesSql } from './messages-sql.js';
+import { migrate as runMigrations } from './migrate.js';
 import * as queueSql from './queue-sql.js';
-import { MIGRATIONS, renderStatements } from './schema.js';
-import { finishWithStepParams, finishWithStepStatement } from './finish-sql.js';
+import { num, toOperationRow, toWorkflowRow, type Raw } from './rows.js';
+import { finishWithStepParams } from './finish-sql.js';
 import { recordInTransaction } from './sql-transactions.js';
 import { withDatabaseRetry } from './transient.js';
 import type {
   AppDatabase,
   ClaimedWorkflow,
   EnqueueOutcome,
-  ExecutorRow,
   ExecutorStatus,
-  IsolationLevel,
   TransactionOptions,
   Fence,
   ListFilter,
@@ -30,200 +32,6 @@ import type {
   WorkflowRow,
   WorkflowStatusValue,
 } from './types.js';
-
-export interface Statement {
-  sql: string;
-  params?: unknown[];
-}
-
-/** What a dialect must provide. SQL uses `?` placeholders; the driver adapts them. */
-export interface Driver {
-  readonly dialect: 'sqlite' | 'postgres';
-  readonly description: string;
-  /** 'dbos.' on PostgreSQL, '' on SQLite */
-  readonly schemaPrefix: string;
-  /** an SQL expression for the database's own clock in epoch ms (leases are judged on it, never on a process's clock) */
-  readonly nowMsSql: string;
-  /**
-   * PostgreSQL runs an INSERT or UPDATE inside WITH, so a workflow's row and its inputs (or its
-   * status and its output) go in one statement. SQLite does not; its group commit puts two writes
-   * sent in the same turn into one transaction instead.
-   */
-  readonly writesInWith: boolean;
-  /** runs a statement, returns the number of rows it changed */
-  run(sql: string, params?: unknown[]): Promise<number>;
-  all<T>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** runs statements in one transaction */
-  transaction(statements: Statement[]): Promise<void>;
-  /**
-   * Runs statements in one transaction and returns each one's rows (a RETURNING, a SELECT). When a
-   * statement marked `mustChange` changes no row, rolls everything back and returns null.
-   */
-  guardedTransaction(statements: (Statement & { mustChange?: boolean })[]): Promise<unknown[][] | null>;
-  /** runs `fn` holding a lock that only one migrating process can hold at a time */
-  withMigrationLock(fn: () => Promise<void>): Promise<void>;
-  close(): Promise<void>;
-  // ---- Queues (queue-sql.ts) ----
-  /** ' FOR UPDATE SKIP LOCKED' where rows can be locked one by one; '' on SQLite (one writer) */
-  readonly rowLockClause: string;
-  /** runs one statement in a transaction holding the lock named `lockKey`, returns its rows */
-  lockedAll<T>(lockKey: string, sql: string, params: unknown[]): Promise<T[]>;
-  // Transaction steps (lib/transactions/):
-  /** runs `fn` on one connection between BEGIN and COMMIT; ROLLBACK when it throws. Nothing else of this process's writes goes in between. */
-  interactive<T>(fn: (t: TxConnection) => Promise<T>, isolationLevel?: IsolationLevel): Promise<T>;
-  /** the clause that locks the rows a SELECT read until COMMIT: ' FOR SHARE' on PostgreSQL, '' on SQLite (its write lock covers the whole file) */
-  readonly lockRowsClause: string;
-  isRetriable(err: unknown): boolean;
-}
-
-/** The statements of one open transaction (Driver.interactive). */
-export interface TxConnection {
-  run(sql: string, params?: unknown[]): Promise<number>;
-  all<T>(sql: string, params?: unknown[]): Promise<T[]>;
-}
-
-type Raw = Record<string, unknown>;
-const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
-const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
-
-export function toWorkflowRow(r: Raw): WorkflowRow {
-  const row: WorkflowRow = {
-    workflowID: String(r.workflow_uuid),
-    status: r.status as WorkflowStatusValue,
-    name: String(r.name),
-    inputs: str(r.inputs),
-    output: str(r.output),
-    error: str(r.error),
-    executorID: str(r.executor_id),
-    applicationID: str(r.application_id),
-    applicationVersion: str(r.application_version),
-    recoveryAttempts: num(r.recovery_attempts),
-    parentWorkflowID: str(r.parent_workflow_id),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    queueName: str(r.queue_name),
-    deduplicationID: str(r.deduplication_id),
-    priority: num(r.priority),
-    startedAtEpochMs: r.started_at_epoch_ms === null || r.started_at_epoch_ms === undefined ? null : num(r.started_at_epoch_ms),
-  };
-  const damaged = rowDamage(row);
-  if (damaged) row.damaged = damaged; // named, never thrown here: one bad row must not stop a list or a recovery
-  return row;
-}
-
-function toOperationRow(r: Raw): OperationRow {
-  return {
-    workflowID: String(r.workflow_uuid),
-    functionID: num(r.function_id),
-    functionName: String(r.function_name),
-    output: str(r.output),
-    error: str(r.error),
-    childWorkflowID: str(r.child_workflow_id),
-    attempts: num(r.attempts),
-    executionAttempt: r.execution_attempt === null || r.execution_attempt === undefined ? null : num(r.execution_attempt),
-    startedAtEpochMs: num(r.started_at_epoch_ms),
-    completedAtEpochMs: num(r.completed_at_epoch_ms),
-  };
-}
-
-/** This execution owns the workflow: its executor and its execution attempt (the fence of every write). */
-const OWNER = `executor_id = ? AND recovery_attempts = ?`;
-export const FENCE = `status = 'PENDING' AND ${OWNER}`;
-
-/** Statements this process sent through any system database (app tables included): the benchmark counts a recovery's queries with it. */
-export const queryStats = { statements: 0 };
-
-function counted(d: Driver): Driver {
-  return {
-    dialect: d.dialect,
-    description: d.description,
-    schemaPrefix: d.schemaPrefix,
-    nowMsSql: d.nowMsSql,
-    writesInWith: d.writesInWith,
-    run: (sql, params) => (queryStats.statements++, d.run(sql, params)),
-    all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, d.all<T>(sql, params)),
-    transaction: (statements) => ((queryStats.statements += statements.length), d.transaction(statements)),
-    guardedTransaction: (statements) => ((queryStats.statements += statements.length), d.guardedTransaction(statements)),
-    withMigrationLock: (fn) => d.withMigrationLock(fn),
-    close: () => d.close(),
-    interactive: (fn, isolation) => d.interactive((t) => fn({
-      run: (sql, params) => (queryStats.statements++, t.run(sql, params)),
-      all: <T>(sql: string, params?: unknown[]) => (queryStats.statements++, t.all<T>(sql, params)),
-    }), isolation),
-    lockRowsClause: d.lockRowsClause,
-    isRetriable: (err) => d.isRetriable(err),
-    rowLockClause: d.rowLockClause,
-    lockedAll: <T>(lockKey: string, sql: string, params: unknown[]) => (queryStats.statements++, d.lockedAll<T>(lockKey, sql, params)),
-  };
-}
-
-/**
- * The statements of the hot path, built once per database: the same string object each call lets
- * the driver find its prepared statement without hashing a new string (a profile showed it).
- * Exported with their parameter lists (hotParams) for the benchmark, which runs them without the engine.
- */
-export function hotStatements(S: string, writesInWith = S !== '') {
-  const insertStatus = `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, executor_id, application_id,
-         application_version, recovery_attempts, parent_workflow_id, serialization, created_at, updated_at)
-       VALUES (?, 'PENDING', ?, ?, ?, ?, 1, ?, '${SERIALIZATION}', ?, ?)
-       ON CONFLICT (workflow_uuid) DO NOTHING`;
-  const updateStatus = `UPDATE ${S}workflow_status SET status = ?, updated_at = ? WHERE workflow_uuid = ? AND ${FENCE}`;
-  const upsertOutput = `ON CONFLICT (workflow_uuid) DO UPDATE SET output = excluded.output, error = excluded.error`;
-  return {
-    // The row and its inputs (workflow_input, as DBOS 5.x) together: one statement on PostgreSQL,
-    // two in one group commit on SQLite. Params: hotParams.insertWorkflow (the inputs last).
-    insertWorkflow: writesInWith
-      ? `WITH s AS (${insertStatus} RETURNING workflow_uuid) INSERT INTO ${S}workflow_input (workflow_uuid, inputs) SELECT workflow_uuid, ? FROM s`
-      : insertStatus,
-    insertInputs: `INSERT INTO ${S}workflow_input (workflow_uuid, inputs) VALUES (?, ?) ON CONFLICT (workflow_uuid) DO NOTHING`,
-    getWorkflow: `${SELECT_WORKFLOW(S)} WHERE s.workflow_uuid = ?`,
-    claimWorkflow: `UPDATE ${S}workflow_status SET recovery_attempts = recovery_attempts + 1, executor_id = ?, updated_at = ?
-       WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,
-    loadOperations: `SELECT * FROM ${S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
-    // One statement: the insert happens only while this execution still owns the workflow.
-    recordOperation: `INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
-         child_workflow_id, attempts, execution_attempt, serialization, started_at_epoch_ms, completed_at_epoch_ms)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-       WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND ${FENCE})
-       ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
-    // The final status and the outcome (workflow_output), written only while the fence holds.
-    finishWorkflow: writesInWith
-      ? `WITH s AS (${updateStatus} RETURNING workflow_uuid) INSERT INTO ${S}workflow_output (workflow_uuid, output, error)
-         SELECT workflow_uuid, ?, ? FROM s ${upsertOutput}`
-      : updateStatus,
-    // The same, with the last step's outcome, kept pending until now, in the same commit (finish-sql.ts).
-    finishWithStep: finishWithStepStatement(S, updateStatus, upsertOutput),
-    // SQLite's second write, sent in the same turn: the outcome, if the status update above took.
-    finishOutput: `INSERT INTO ${S}workflow_output (workflow_uuid, output, error) SELECT ?, ?, ?
-       WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND status = ? AND ${OWNER}) ${upsertOutput}`,
-    checkFence: `SELECT status, executor_id, recovery_attempts FROM ${S}workflow_status WHERE workflow_uuid = ?`,
-  };
-}
-
-/** A workflow_status row with its inputs, output and error from their own tables (older rows: from its own columns). */
-const SELECT_WORKFLOW = (S: string) => `SELECT s.workflow_uuid, s.status, s.name, s.executor_id, s.application_id, s.application_version,
-    s.recovery_attempts, s.parent_workflow_id, s.created_at, s.updated_at,
-    s.queue_name, s.deduplication_id, s.priority, s.started_at_epoch_ms,
-    COALESCE(i.inputs, s.inputs) AS inputs, COALESCE(o.output, s.output) AS output, COALESCE(o.error, s.error) AS error
-  FROM ${S}workflow_status s LEFT JOIN ${S}workflow_input i ON i.workflow_uuid = s.workflow_uuid
-  LEFT JOIN ${S}workflow_output o ON o.workflow_uuid = s.workflow_uuid`;
-
-/** The parameters of the hot statements, in their order. */
-export const hotParams = {
-  /** the status row's parameters, then the inputs (the PostgreSQL statement takes all; SQLite's: hotParams.statusOnly) */
-  insertWorkflow: (w: NewWorkflow): unknown[] =>
-    [w.workflowID, w.name, w.executorID, w.applicationID, w.applicationVersion, w.parentWorkflowID, w.now, w.now, w.inputs],
-  statusOnly: (params: unknown[]): unknown[] => params.slice(0, -1),
-  recordOperation: (op: OperationRow, fence: Fence): unknown[] =>
-    [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts, fence.attempt, SERIALIZATION,
-      op.startedAtEpochMs, op.completedAtEpochMs, op.workflowID, fence.executorID, fence.attempt],
-  /** the status update's parameters, then output and error (SQLite's update takes the first 5: hotParams.statusUpdate) */
-  finishWorkflow: (workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): unknown[] =>
-    [status, now, workflowID, fence.executorID, fence.attempt, output, error],
-  statusUpdate: (params: unknown[]): unknown[] => params.slice(0, 5),
-  finishOutput: (workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence): unknown[] =>
-    [workflowID, output, error, workflowID, status, fence.executorID, fence.attempt],
-};
 
 export class SqlSystemDatabase implements SystemDatabase {
   readonly dialect;
@@ -252,29 +60,8 @@ export class SqlSystemDatabase implements SystemDatabase {
     };
   }
 
-  async migrate(): Promise<void> {
-    const S = this.S;
-    // Usually every migration is in already: one read says so, without the lock and the second
-    // connection it takes (a third of launch()'s time on PostgreSQL, issue 20). No table yet, or a missing version: the lock.
-    const seen = await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`).catch(() => []);
-    if (MIGRATIONS.every((m) => seen.some((r) => num(r.version) === m.version))) return;
-    await this.d.withMigrationLock(async () => {
-      await this.d.run(`CREATE TABLE IF NOT EXISTS ${S}workbook_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`);
-      const applied = async () => new Set((await this.d.all<Raw>(`SELECT version FROM ${S}workbook_migrations`)).map((r) => num(r.version)));
-      const done = await applied();
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        try {
-          await this.d.transaction([
-            ...renderStatements(m, S, this.dialect).map((sql) => ({ sql })),
-            { sql: `INSERT INTO ${S}workbook_migrations (version, applied_at) VALUES (?, ?)`, params: [m.version, Date.now()] },
-          ]);
-        } catch (err) {
-          // Another process applied it between our read and our transaction (SQLite has no lock to hold across both).
-          if (!(await applied()).has(m.version)) throw err;
-        }
-      }
-    });
+  migrate(): Promise<void> {
+    return runMigrations(this.d);
   }
 
   // Every statement of the engine below is retried while the database is away (transient.ts). A

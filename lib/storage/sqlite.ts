@@ -7,7 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseConnectionError } from '../errors.js';
-import { SqlSystemDatabase, type Driver, type Statement, type TxConnection } from './sql.js';
+import type { Driver, Statement, TxConnection } from './driver.js';
+import { SqlSystemDatabase } from './sql.js';
 
 export interface SqliteOptions {
   file: string;
@@ -223,7 +224,7 @@ class SqliteDriver implements Driver {
 
   async withMigrationLock(fn: () => Promise<void>): Promise<void> {
     // SQLite has one writer: each migration runs in a BEGIN IMMEDIATE transaction, and a process
-    // that loses the race to apply one finds it in the version table and goes on (sql.ts migrate).
+    // that loses the race to apply one finds it in the version table and goes on (migrate.ts).
     await fn();
   }
 
