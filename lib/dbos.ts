@@ -3,7 +3,9 @@
 // listWorkflows, listWorkflowSteps, getWorkflowStatus, cancelWorkflow, resumeWorkflow, shutdown.
 import { checkAppName, databaseFromEnv, type DatabaseChoice } from './config.js';
 import { currentContext, type StepStatus } from './context.js';
-import { claim, runStep, startWorkflow, takeOverIfOrphaned, WorkflowHandle } from './engine.js';
+import { claim, takeOverIfOrphaned } from './claim.js';
+import { runStep, startWorkflow } from './engine.js';
+import { WorkflowHandle } from './handle.js';
 import { ConfigError, DamagedRowError, DatabaseConnectionError, WorkbookError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
 import { recoverPending, startRecoveryLoop, stopRecoveryLoop } from './recovery.js';
 import { isTransientDatabaseError } from './storage/transient.js';
