@@ -3,15 +3,17 @@
 // once at a time (the `claiming` set, which startWorkflow in lib/engine.ts also holds from its insert
 // to its execution): between the compare-and-set and the execution the row already names this
 // executor while nothing runs here yet, and a second caller would take it for an orphan (test/61).
+// DBOS.resumeWorkflow runs a cancelled or parked workflow again through the same claim.
 import { readDamaged } from './damaged.js';
 import { execute } from './engine.js';
-import { MaxRecoveryAttemptsExceededError } from './errors.js';
+import { MaxRecoveryAttemptsExceededError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
 import { log } from './log.js';
 import { requeueIfOrphaned } from './queues/worker.js';
 import { deserialize } from './serialize.js';
 import { db, ownerAlive, state, type WorkflowRegistration } from './state.js';
 import { isUnfinished, type WorkflowRow } from './storage/types.js';
-import { servesVersion } from './versions/serve.js';
+import { moveToVersion, noteOtherVersion, servesVersion } from './versions/serve.js';
+import { checkVersion } from './versions/version.js';
 
 /**
  * Takes a PENDING workflow whose owner is gone and runs it here (promise 6): one more recovery
@@ -57,4 +59,33 @@ async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'p
 export async function takeOverIfOrphaned(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
   if (!isUnfinished(row.status) || state.running.has(row.workflowID)) return null;
   return (await ownerAlive(row)) ? null : claim(reg, row);
+}
+
+/**
+ * DBOS.resumeWorkflow's work: a cancelled or parked workflow runs again here, on purpose, its recovery
+ * count reset; with `applicationVersion` it is first restamped with that version (lib/versions/).
+ */
+export async function resume(workflowID: string, options: { applicationVersion?: string }): Promise<void> {
+  if (options.applicationVersion !== undefined) {
+    const to = checkVersion(options.applicationVersion, 'resumeWorkflow\'s applicationVersion');
+    if (!(await db().getWorkflow(workflowID))) throw new WorkflowNotFoundError(workflowID);
+    if (!(await moveToVersion(db(), workflowID, to))) log.warn(`workflow ${workflowID} has finished: its application version stays as it ran`);
+  }
+  const row = await db().getWorkflow(workflowID);
+  if (!row) throw new WorkflowNotFoundError(workflowID);
+  const reg = state.workflows.get(row.name);
+  if (!reg) throw new WorkflowNotRegisteredError(workflowID, row.name, [...state.workflows.keys()]);
+  noteOtherVersion(row);
+  if (row.status === 'CANCELLED' || row.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
+    const reset = await db().setStatus(workflowID, 'PENDING', [row.status], { now: Date.now(), resetAttempts: true });
+    if (reset) {
+      await claim(reg, { ...row, status: 'PENDING', recoveryAttempts: 0, executorID: null });
+    } else {
+      // Someone else changed it first (resumed it, maybe already runs it): take it only if its owner is gone.
+      const now = await db().getWorkflow(workflowID);
+      if (now) await takeOverIfOrphaned(reg, now);
+    }
+  } else {
+    await takeOverIfOrphaned(reg, row);
+  }
 }
