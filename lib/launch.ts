@@ -79,12 +79,11 @@ export async function openEngine(config: EngineConfig, shutdown: () => Promise<v
 
 /** Shutdown's last half, once nothing runs here any more: stops the heartbeat, beats 0, closes the database. */
 export async function closeEngine(): Promise<void> {
-  if (!state.db) return;
   clearInterval(heartbeat);
   await beating;
   // A clean exit: mark this executor dead at once, so nobody waits for its lease.
   await beat(0).catch(() => undefined);
-  await state.db.close();
+  await state.db!.close(); // open: DBOS.shutdown() returns before anything when it is not
   state.db = undefined;
   await releaseDatabase();
 }
