@@ -1,27 +1,29 @@
 // The public API, shaped and named as DBOS Transact's `DBOS` class so that each lesson carries over:
 // setConfig, launch, registerWorkflow, registerStep, runStep, startWorkflow, workflowID, stepStatus,
 // listWorkflows, listWorkflowSteps, getWorkflowStatus, cancelWorkflow, resumeWorkflow, shutdown.
-import { checkAppName, databaseFromEnv, type DatabaseChoice } from './config.js';
+// The database and the executor's heartbeat behind launch and shutdown are lib/launch.ts; the
+// claim that resumeWorkflow makes is lib/claim.ts.
+import { checkAppName, type DatabaseChoice } from './config.js';
 import { currentContext, type StepStatus } from './context.js';
-import { claim, runStep, startWorkflow, takeOverIfOrphaned, WorkflowHandle } from './engine.js';
-import { ConfigError, DamagedRowError, DatabaseConnectionError, WorkbookError, WorkflowNotFoundError, WorkflowNotRegisteredError } from './errors.js';
+import { resume } from './claim.js';
+import { runStep, startWorkflow } from './engine.js';
+import { WorkflowHandle } from './handle.js';
+import { ConfigError, DamagedRowError, WorkflowNotRegisteredError } from './errors.js';
+import { closeEngine, openEngine } from './launch.js';
 import { recoverPending, startRecoveryLoop, stopRecoveryLoop } from './recovery.js';
-import { isTransientDatabaseError } from './storage/transient.js';
-import { log } from './log.js';
 import * as messages from './messages/index.js';
 import * as schedules from './schedules/index.js';
 import { resolveStepConfig, type StepConfig } from './retry.js';
 import { deserialize, deserializeError } from './serialize.js';
-import { db, HOST, state, type AnyFn, type WorkflowRegistration } from './state.js';
+import { db, state, type AnyFn, type WorkflowRegistration } from './state.js';
 import { checkStartOptions, enqueueRegistered, type StartWorkflowOptions } from './queues/enqueue.js';
 import { registerQueue, type QueueParameters, type WorkflowQueue } from './queues/queue.js';
 import { startQueueWorkers, stopQueueWorkers } from './queues/worker.js';
-import { openDatabase } from './storage/open.js';
-import { UNFINISHED, type AppDatabase, type ListFilter, type WorkflowRow } from './storage/types.js';
+import { UNFINISHED, type AppDatabase } from './storage/types.js';
 import { currentTransaction, resolveTransactionConfig, runTransactionStep, type TransactionConfig } from './transactions/index.js';
 import { toListFilter, toWorkflowStatus, type GetWorkflowsInput, type WorkflowStatus } from './workflow-status.js';
-import { logLeftAlone, moveToVersion, noteOtherVersion, recordExecutorVersion, versionInfo } from './versions/serve.js';
-import { chooseAppVersion, checkVersion } from './versions/version.js';
+import { logLeftAlone } from './versions/serve.js';
+import { checkVersion } from './versions/version.js';
 
 export interface EngineConfig {
   /** the application: the lesson's name (ex1). Names its SQLite file and its PostgreSQL schema. */
@@ -71,8 +73,6 @@ export interface StepInfo {
 
 const registrations = new WeakMap<AnyFn, WorkflowRegistration>();
 let config: EngineConfig | undefined;
-let releaseDatabase: () => Promise<void> = async () => {};
-let heartbeat: NodeJS.Timeout | undefined;
 let lastRecovery: RecoveryReport | undefined;
 
 /** True for a function DBOS.registerWorkflow returned (not the plain function it wrapped). */
@@ -84,31 +84,6 @@ export function registrationOf(fn: AnyFn): WorkflowRegistration {
   const reg = registrations.get(fn);
   if (!reg) throw new ConfigError(`${fn.name || 'This function'} is not a registered workflow: pass the function DBOS.registerWorkflow returned.`);
   return reg;
-}
-
-/** This executor's heartbeat, stamped by the database's clock; 0 marks it dead at once (a clean exit). */
-async function beat(at?: 0): Promise<void> {
-  await db().upsertExecutor({ executorID: state.executorID, hostname: HOST, pid: process.pid, heartbeatAt: at });
-}
-
-let beating: Promise<void> | undefined;
-
-/** The beat on a timer: one at a time (a beat that waits for a database that is away does not pile up). */
-function beatNow(): void {
-  beating ??= beat()
-    .catch((e) => log.warn(`heartbeat failed: ${(e as Error).message}`))
-    .finally(() => (beating = undefined));
-}
-
-/** A failure at launch that is the database being away (a full disk, a held lock, a refused connection), named with where and the fix. */
-function launchError(where: string, err: unknown): unknown {
-  if (err instanceof WorkbookError || !isTransientDatabaseError(err)) return err;
-  const msg = (err as Error).message;
-  const full = /FULL|disk full|No space/i.test(`${(err as { code?: string }).code} ${msg}`);
-  const fix = full
-    ? 'Free some space on the disk that holds the database (or point WORKBOOK_SQLITE_FILE / DATABASE_URL elsewhere), then start again: nothing committed was lost.'
-    : 'Check that the server is up and that no other process holds a long write lock, then start again.';
-  return new DatabaseConnectionError(where, full ? `the disk is full (${msg})` : msg, fix, err);
 }
 
 export class DBOS {
@@ -146,34 +121,7 @@ export class DBOS {
   static async launch(): Promise<void> {
     if (state.db) throw new ConfigError('DBOS.launch() was already called: call DBOS.shutdown() first to launch again.');
     if (!config) throw new ConfigError('Call DBOS.setConfig({ name: "ex1" }) before DBOS.launch().');
-    const choice = config.database ?? databaseFromEnv(config.name);
-    const opened = await openDatabase(choice, config.name, `workbook-${state.executorID}`).catch((err) => {
-      throw launchError(choice.kind === 'sqlite' ? `SQLite file ${choice.file}` : 'PostgreSQL', err);
-    });
-    state.db = opened.db;
-    releaseDatabase = opened.release;
-    state.appName = config.name;
-    let chosen: ReturnType<typeof chooseAppVersion>;
-    try {
-      chosen = chooseAppVersion(config.applicationVersion, process.env, state.workflows.values(), config.name);
-    } catch (err) {
-      await DBOS.shutdown().catch(() => undefined);
-      throw err;
-    }
-    state.applicationVersion = chosen.version;
-    versionInfo.source = chosen.source;
-    state.leaseMs = config.executorLeaseMs ?? 10_000;
-    state.recoveryIntervalMs = config.recoveryIntervalMs ?? Math.min(3000, Math.max(100, Math.floor(state.leaseMs / 2)));
-    log.debug(`engine: ${opened.db.description}, executor ${state.executorID}, application version ${state.applicationVersion}`);
-    try {
-      await beat();
-      await recordExecutorVersion();
-    } catch (err) {
-      await DBOS.shutdown().catch(() => undefined);
-      throw launchError(opened.db.description, err);
-    }
-    heartbeat = setInterval(beatNow, Math.max(50, Math.floor(state.leaseMs / 5)));
-    heartbeat.unref();
+    await openEngine(config, () => DBOS.shutdown());
     lastRecovery = await DBOS.recoverPendingWorkflows();
     logLeftAlone(lastRecovery.recovered.length, lastRecovery.otherVersions);
     startRecoveryLoop();
@@ -200,13 +148,7 @@ export class DBOS {
     await stopRecoveryLoop();
     await schedules.stopScheduler();
     await Promise.allSettled([...state.running.values()]);
-    clearInterval(heartbeat);
-    await beating;
-    // A clean exit: mark this executor dead at once, so nobody waits for its lease.
-    await beat(0).catch(() => undefined);
-    await state.db.close();
-    state.db = undefined;
-    await releaseDatabase();
+    await closeEngine();
   }
 
   static registerWorkflow<A extends unknown[], R>(fn: (...args: A) => Promise<R>, opts: WorkflowConfig = {}): (...args: A) => Promise<R> {
@@ -333,28 +275,7 @@ export class DBOS {
    * Without it, a workflow of another version is left to a process of that version.
    */
   static async resumeWorkflow<R = unknown>(workflowID: string, options: { applicationVersion?: string } = {}): Promise<WorkflowHandle<R>> {
-    if (options.applicationVersion !== undefined) {
-      const to = checkVersion(options.applicationVersion, 'resumeWorkflow\'s applicationVersion');
-      if (!(await db().getWorkflow(workflowID))) throw new WorkflowNotFoundError(workflowID);
-      if (!(await moveToVersion(db(), workflowID, to))) log.warn(`workflow ${workflowID} has finished: its application version stays as it ran`);
-    }
-    const row = await db().getWorkflow(workflowID);
-    if (!row) throw new WorkflowNotFoundError(workflowID);
-    const reg = state.workflows.get(row.name);
-    if (!reg) throw new WorkflowNotRegisteredError(workflowID, row.name, [...state.workflows.keys()]);
-    noteOtherVersion(row);
-    if (row.status === 'CANCELLED' || row.status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
-      const reset = await db().setStatus(workflowID, 'PENDING', [row.status], { now: Date.now(), resetAttempts: true });
-      if (reset) {
-        await claim(reg, { ...row, status: 'PENDING', recoveryAttempts: 0, executorID: null });
-      } else {
-        // Someone else changed it first (resumed it, maybe already runs it): take it only if its owner is gone.
-        const now = await db().getWorkflow(workflowID);
-        if (now) await takeOverIfOrphaned(reg, now);
-      }
-    } else {
-      await takeOverIfOrphaned(reg, row);
-    }
+    await resume(workflowID, options);
     return new WorkflowHandle<R>(workflowID);
   }
 }

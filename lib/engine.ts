@@ -1,31 +1,26 @@
 // The heart of the engine: start a workflow (idempotent by id), run or replay each step by its
-// function id, record outcomes, and take over a workflow whose owner died. Promises 1 to 6 of
-// docs/DESIGN.md live here; each is named where it is kept.
+// function id, record outcomes. Promises 1 to 5 of docs/DESIGN.md live here; each is named where it
+// is kept. Taking over a workflow whose owner died (promise 6) is lib/claim.ts; the handle that
+// awaits a workflow's outcome is lib/handle.ts.
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { claiming, takeOverIfOrphaned } from './claim.js';
 import { contextStore, currentContext, type WorkflowContext } from './context.js';
-import { readDamaged, checkWorkflowID } from './damaged.js';
+import { checkWorkflowID } from './damaged.js';
 import {
   DatabaseUnavailableError,
-  DBOSAwaitedWorkflowCancelledError,
-  DBOSAwaitedWorkflowExceededMaxRecoveryAttempts,
-  MaxRecoveryAttemptsExceededError,
   UnexpectedStepError,
   WorkbookError,
   WorkflowCancelledError,
   WorkflowConflictError,
   WorkflowFencedError,
-  WorkflowNotFoundError,
 } from './errors.js';
+import { WorkflowHandle } from './handle.js';
 import { log } from './log.js';
 import { finishWithPending, flushPending, keepPending } from './pending.js';
-import { requeueIfOrphaned } from './queues/worker.js';
-import { servesVersion } from './versions/serve.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
-import { db, ownerAlive, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
-import { isUnfinished, type Fence, type OperationRow, type SystemDatabase, type WorkflowRow } from './storage/types.js';
-import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
+import { db, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
+import { type Fence, type OperationRow, type SystemDatabase, type WorkflowRow } from './storage/types.js';
 
 /** Test and harness hooks around a step's recording (the crash points of the crash-test harness). */
 export const hooks: {
@@ -210,51 +205,6 @@ export function execute(reg: WorkflowRegistration, id: string, args: unknown[], 
   return p;
 }
 
-/**
- * Takes a PENDING workflow whose owner is gone and runs it here (promise 6): one more recovery
- * attempt, or the dead letter past the maximum. Returns null when another process got it first,
- * or when this process is already claiming or running it.
- */
-export async function claim(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
-  // Between our compare-and-set and execute() below, the row already names this executor while
-  // nothing runs here yet: another caller in this process (getResult, attach, launch) would take
-  // that for an orphan and claim it again, running it twice at once. So one claim per workflow at a time.
-  if (state.running.has(row.workflowID) || claiming.has(row.workflowID)) return null;
-  // A queued workflow goes back to its queue instead, so that its limits decide who runs it (promise 10).
-  if (row.queueName) return (await requeueIfOrphaned(row), null);
-  // Another application version's workflow is left to a process of that version (promise 11).
-  if (!servesVersion(row)) return null;
-  claiming.add(row.workflowID);
-  try {
-    return await claimNow(reg, row);
-  } finally {
-    claiming.delete(row.workflowID);
-  }
-}
-
-const claiming = new Set<string>();
-
-async function claimNow(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
-  // A row that cannot be read is named and left alone, before a recovery attempt is spent on it.
-  const args = readDamaged(row, 'inputs', (t) => deserialize<unknown[]>(t) ?? []);
-  const attempt = await db().claimWorkflow(row.workflowID, row.recoveryAttempts, state.executorID, Date.now());
-  if (attempt === null) return null;
-  if (attempt > reg.maxRecoveryAttempts + 1) {
-    await db().setStatus(row.workflowID, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', ['PENDING'], { now: Date.now(), fence: { executorID: state.executorID, attempt } });
-    log.warn(new MaxRecoveryAttemptsExceededError(row.workflowID, reg.maxRecoveryAttempts).message);
-    return 'parked';
-  }
-  log.info(`workflow ${row.workflowID} (${reg.name}): recovering, execution attempt ${attempt} of at most ${reg.maxRecoveryAttempts + 1}`);
-  execute(reg, row.workflowID, args, attempt, false);
-  return 'claimed';
-}
-
-/** Runs a PENDING workflow here if its owner is gone (not running here, its process dead or silent); else leaves it. */
-export async function takeOverIfOrphaned(reg: WorkflowRegistration, row: WorkflowRow): Promise<'parked' | 'claimed' | null> {
-  if (!isUnfinished(row.status) || state.running.has(row.workflowID)) return null;
-  return (await ownerAlive(row)) ? null : claim(reg, row);
-}
-
 /** A handle on an existing workflow, taken over here if its owner is gone. */
 async function attach(reg: WorkflowRegistration, row: WorkflowRow): Promise<WorkflowHandle<unknown>> {
   if (row.name !== reg.name) throw new WorkflowConflictError(row.workflowID, row.name, reg.name);
@@ -302,88 +252,5 @@ export async function startWorkflow<R>(reg: WorkflowRegistration, args: unknown[
     });
   }
   return handle;
-}
-
-function outcomeOf(row: WorkflowRow): LocalOutcome | undefined {
-  readDamaged(row); // an unknown status or a count that is not a number fails here, clearly, instead of a wait forever
-  switch (row.status) {
-    case 'SUCCESS':
-      return { kind: 'success', value: readDamaged(row, 'output', deserialize) };
-    case 'ERROR':
-      return { kind: 'error', error: readDamaged(row, 'error', (t) => deserializeError(t ?? '{"name":"Error","message":"unknown error"}')) };
-    // Whoever awaits a cancelled or parked workflow gets DBOS's "Awaited ..." errors (codes 27 and 30).
-    case 'CANCELLED':
-      return { kind: 'error', error: new DBOSAwaitedWorkflowCancelledError(row.workflowID) };
-    case 'MAX_RECOVERY_ATTEMPTS_EXCEEDED':
-      return { kind: 'error', error: new DBOSAwaitedWorkflowExceededMaxRecoveryAttempts(row.workflowID) };
-    default:
-      return undefined;
-  }
-}
-
-/** The operation name DBOS records for awaiting a workflow's result inside a workflow. */
-export const GET_RESULT = 'DBOS.getResult';
-
-export class WorkflowHandle<R> {
-  constructor(readonly workflowID: string) {}
-
-  /** The workflow as DBOS shows it now, or null (see DBOS.getWorkflowStatus). */
-  async getStatus(): Promise<WorkflowStatus | null> {
-    const row = await db().getWorkflow(this.workflowID);
-    return row ? toWorkflowStatus(row) : null;
-  }
-
-  /**
-   * Waits for the outcome: from the execution in this process when there is one, else from the
-   * database (polling with backoff). A PENDING workflow whose owner died is taken over here.
-   * Inside a workflow the wait is an operation of its own, as DBOS records it ("DBOS.getResult",
-   * holding the awaited outcome): a replay returns it without waiting.
-   */
-  async getResult(): Promise<R> {
-    const ctx = currentContext();
-    if (!ctx || ctx.step) return this.waitResult();
-    const functionID = ctx.nextFunctionID++;
-    const rec = takeRecorded(ctx, functionID, GET_RESULT);
-    if (rec) {
-      if (rec.error !== null) throw deserializeError(rec.error);
-      return deserialize<R>(rec.output);
-    }
-    await flushPending(ctx); // written before a wait that may be long, not re-run after a crash in it
-    const startedAt = Date.now();
-    let value: R | undefined;
-    let thrown: unknown;
-    try {
-      value = await this.waitResult();
-    } catch (err) {
-      thrown = err;
-    }
-    await record(ctx, {
-      workflowID: ctx.workflowID, functionID, functionName: GET_RESULT, childWorkflowID: this.workflowID, attempts: 1,
-      output: thrown === undefined ? serialize(value, `the result of workflow ${this.workflowID}`) : null,
-      error: thrown === undefined ? null : serializeError(thrown), startedAtEpochMs: startedAt, completedAtEpochMs: Date.now(),
-    });
-    if (thrown !== undefined) throw thrown;
-    return value as R;
-  }
-
-  private async waitResult(): Promise<R> {
-    for (let wait = 5; ; wait = Math.min(wait * 2, 500)) {
-      const local = state.running.get(this.workflowID);
-      const o = local ? await local : undefined;
-      if (o && o.kind !== 'elsewhere' && o.kind !== 'stopped') return unwrap<R>(o);
-      const row = await db().getWorkflow(this.workflowID);
-      if (!row) throw new WorkflowNotFoundError(this.workflowID);
-      const done = outcomeOf(row);
-      if (done) return unwrap<R>(done);
-      const reg = state.workflows.get(row.name);
-      if (reg) await takeOverIfOrphaned(reg, row);
-      if (!state.running.has(this.workflowID)) await sleep(wait);
-    }
-  }
-}
-
-function unwrap<R>(o: LocalOutcome): R {
-  if (o.kind === 'error') throw o.error;
-  return (o as { value: R }).value;
 }
 

@@ -1,6 +1,7 @@
 // The public API, re-exported, nothing else.
 export { DBOS, type EngineConfig, type WorkflowConfig, type RecoveryReport, type StepInfo } from './dbos.js';
-export { WorkflowHandle, hooks } from './engine.js';
+export { hooks } from './engine.js';
+export { WorkflowHandle } from './handle.js';
 export { MAX_TRANSACTION_ATTEMPTS, type TransactionConfig } from './transactions/index.js';
 export { type StepStatus } from './context.js';
 export { type StepConfig, STEP_DEFAULTS, backoffSeconds } from './retry.js';

@@ -5,7 +5,7 @@
 //   exit 2  bad input: configuration, environment, database location (the message says the fix)
 // A crash injected by lib/faults.ts ends the process by SIGABRT instead (exit code 134 in a shell).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowHandle } from './engine.js';
+import type { WorkflowHandle } from './handle.js';
 import { DBOS, hasDBOSCode, launchEngine, shutdownEngine } from './engine-choice.js';
 import { ConfigError, DatabaseConnectionError, DatabaseUrlError, WorkbookError } from './errors.js';
 import { Faults } from './faults.js';

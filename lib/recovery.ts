@@ -3,7 +3,7 @@
 // process's own executions that stopped because the system database went away (nothing runs them
 // here any more), and a previous process on this host whose pid we now have. A row that cannot be
 // read, or a workflow whose name is not registered, is named once and left alone.
-import { claim } from './engine.js';
+import { claim } from './claim.js';
 import { DamagedRowError, WorkflowNotRegisteredError } from './errors.js';
 import { log } from './log.js';
 import { db, ownerAlive, state } from './state.js';

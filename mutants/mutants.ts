@@ -155,7 +155,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: 'dead-letter-count',
     claim: 'promise 6: past maxRecoveryAttempts recoveries the workflow is parked (the dead letter), not run again',
-    file: 'lib/engine.ts',
+    file: 'lib/claim.ts',
     find: 'if (attempt > reg.maxRecoveryAttempts + 1) {',
     replace: 'if (attempt > reg.maxRecoveryAttempts + 2) {',
     tests: ['test/11-promises.test.ts'],
@@ -166,7 +166,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: 'dead-letter-count-ex3',
     claim: "ex3's loop: the 5th run parks the workflow and prints DEAD_LETTER",
-    file: 'lib/engine.ts',
+    file: 'lib/claim.ts',
     find: 'if (attempt > reg.maxRecoveryAttempts + 1) {',
     replace: 'if (attempt > reg.maxRecoveryAttempts + 2) {',
     tests: ['test/53-loop.test.ts', 'test/51-ex3.test.ts'],

@@ -3,7 +3,7 @@
 // by DBOSClient.enqueue (client.ts), which has no workflow code at all.
 import { randomUUID } from 'node:crypto';
 import { currentContext } from '../context.js';
-import { WorkflowHandle } from '../engine.js';
+import { WorkflowHandle } from '../handle.js';
 import { ConfigError, WorkflowConflictError } from '../errors.js';
 import { serialize } from '../serialize.js';
 import { db, state, type WorkflowRegistration } from '../state.js';

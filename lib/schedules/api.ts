@@ -8,7 +8,8 @@
 // Each is stored with the workflow's inputs; until values are stored as SuperJSON a Date arrives as
 // its ISO string, so `new Date(x)` reads both.
 import { randomUUID } from 'node:crypto';
-import { startWorkflow, type WorkflowHandle } from '../engine.js';
+import { startWorkflow } from '../engine.js';
+import type { WorkflowHandle } from '../handle.js';
 import { ConfigError } from '../errors.js';
 import { deserialize, serialize } from '../serialize.js';
 import { db, state, type AnyFn } from '../state.js';

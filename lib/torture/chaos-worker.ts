@@ -12,7 +12,7 @@
 //   stdout: READY, STARTS DONE, RESULT: <json>
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DBOS } from '../dbos.js';
-import type { WorkflowHandle } from '../engine.js';
+import type { WorkflowHandle } from '../handle.js';
 import { isUnfinished } from '../storage/types.js';
 
 const num = (name: string) => Number(process.env[name]);
