@@ -62,7 +62,7 @@ async function queues(db: SystemDatabase, json: boolean, out: Out): Promise<void
         `(${live.length ? `live workers register: ${[...new Set(live.flatMap((w) => w.workflowNames))].join(', ')}` : 'no live worker serves this queue'}). ` +
         `Nothing is lost: start a worker that registers the workflow under that name and the queue ${q.queue}, or check the name the client enqueued.`);
     }
-    for (const p of q.pending.filter((p) => !p.live)) out(`DEAD OWNER: ${p.count} PENDING workflow(s) on queue ${q.queue} belong to ${p.executorID ?? '(none)'}, which is gone: a live worker of the queue sends them back to ENQUEUED at its next poll.`);
+    for (const p of q.pending.filter((p) => !p.live)) out(`DEAD OWNER: ${p.count} PENDING workflow(s) on queue ${q.queue} belong to ${p.executorID ?? '(none)'}, which is gone: a live worker of the queue sends them back to ENQUEUED within a tenth of its lease (1 s by default), to be claimed again under the limits.`);
   }
 }
 

@@ -2,7 +2,8 @@
 // minPollingIntervalMs (and as soon as one of its workflows ends here):
 //   1. sends back to ENQUEUED the queue's PENDING workflows whose owner is gone (a SIGKILLed
 //      worker: its process is dead, or its heartbeat older than the lease), so that they are claimed
-//      again under the queue's limits; their recorded steps replay, they do not run again;
+//      again under the queue's limits; their recorded steps replay, they do not run again. This
+//      look is made once per tenth of the lease (1 s by default), not at every poll;
 //   2. claims the next workflows the limits allow, in one atomic statement (storage/queue-sql.ts says
 //      how it keeps globalConcurrency), and runs them here.
 // Only workflows whose names this process registered, of its application version, are claimed:
@@ -12,7 +13,7 @@ import { MaxRecoveryAttemptsExceededError } from '../errors.js';
 import { log } from '../log.js';
 import { deserialize } from '../serialize.js';
 import { db, ownerAlive, state } from '../state.js';
-import type { ClaimedWorkflow, WorkflowRow } from '../storage/types.js';
+import type { ClaimedWorkflow, ExecutorStatus, WorkflowRow } from '../storage/types.js';
 import { queues, type WorkflowQueue } from './queue.js';
 
 interface Loop {
@@ -20,6 +21,8 @@ interface Loop {
   stopped: boolean;
   /** a workflow of the queue ended here while the loop was busy: poll again without waiting */
   woken: boolean;
+  /** when this loop last looked for a dead worker's workflows (Date.now()) */
+  requeuedAt: number;
   wake?: () => void;
   done: Promise<void>;
 }
@@ -31,7 +34,7 @@ export async function startQueueWorkers(): Promise<void> {
   const names = [...state.workflows.keys()];
   for (const queue of queues.values()) {
     await db().registerQueueWorker({ executorID: state.executorID, queueName: queue.name, workflowNames: names });
-    const loop: Loop = { queue, stopped: false, woken: false, done: Promise.resolve() };
+    const loop: Loop = { queue, stopped: false, woken: false, requeuedAt: 0, done: Promise.resolve() };
     loop.done = run(loop);
     loops.push(loop);
   }
@@ -46,7 +49,13 @@ export async function stopQueueWorkers(): Promise<void> {
 async function run(loop: Loop): Promise<void> {
   while (!loop.stopped) {
     try {
-      await requeueOrphans(loop.queue);
+      // Not at every poll: a poll follows every workflow that ends here, and a dead worker's workflows
+      // wait for its lease anyway (or for its pid to be gone, on this host). A tenth of the lease, at
+      // least the polling interval: 1 s with the default lease.
+      if (Date.now() - loop.requeuedAt >= Math.max(loop.queue.minPollingIntervalMs, state.leaseMs / 10)) {
+        loop.requeuedAt = Date.now();
+        await requeueOrphans(loop.queue);
+      }
       const claimed = await claimNext(loop.queue);
       for (const c of claimed) start(loop, c);
     } catch (err) {
@@ -89,7 +98,8 @@ function start(loop: Loop, c: ClaimedWorkflow): void {
 
 /** The queue's PENDING workflows whose owner is gone go back to ENQUEUED, to be claimed under the limits. */
 async function requeueOrphans(q: WorkflowQueue): Promise<void> {
-  for (const row of await db().listQueueRows(q.name, ['PENDING'])) await requeueIfOrphaned(row);
+  const seen = new Map<string, Promise<ExecutorStatus | undefined>>(); // one read per executor, however many rows it owns
+  for (const row of await db().listQueueRows(q.name, ['PENDING'])) await requeueIfOrphaned(row, seen);
 }
 
 /**
@@ -97,8 +107,8 @@ async function requeueOrphans(q: WorkflowQueue): Promise<void> {
  * whoever found it (the engine's recovery and getResult call this for queued rows): taken over
  * that way, it would run outside its queue's limits. Returns true when this call requeued it.
  */
-export async function requeueIfOrphaned(row: WorkflowRow): Promise<boolean> {
-  if (row.status !== 'PENDING' || (await ownerAlive(row))) return false;
+export async function requeueIfOrphaned(row: WorkflowRow, seen?: Map<string, Promise<ExecutorStatus | undefined>>): Promise<boolean> {
+  if (row.status !== 'PENDING' || (await ownerAlive(row, seen))) return false;
   const done = await db().requeueWorkflow(row.workflowID, row.executorID, row.recoveryAttempts, Date.now());
   if (done) log.info(`workflow ${row.workflowID} (${row.name}): its worker ${row.executorID ?? '(none)'} is gone, back to ENQUEUED on queue ${row.queueName}`);
   return done;
