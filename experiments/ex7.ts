@@ -277,6 +277,8 @@ async function main(): Promise<void> {
     const client = await openClient();
     try {
       if (flag('--reset')) await resetTables(client.systemDatabase.app);
+      // The jobs' tables before the jobs: a worker already up claims a job at once, and the job writes there.
+      else if (flag('--enqueue')) await createTables(client.systemDatabase.app);
       if (flag('--enqueue')) await enqueueJobs(client, Number(argv[argv.indexOf('--enqueue') + 1]) || JOBS_DEFAULT);
       if (flag('--report')) printReport(await report(client.systemDatabase.app), faults.seed);
     } finally {

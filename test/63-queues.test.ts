@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseChoice } from '../lib/config.js';
 import { DBOS, DBOSClient, DBOSQueueDuplicatedError } from '../lib/index.js';
 import { maxInFlightBy } from '../lib/queues/in-flight.js';
-import { openDatabase, type OpenedDatabase } from '../lib/storage/open.js';
+import { openDatabase, withDatabase, type OpenedDatabase } from '../lib/storage/open.js';
 import { DATABASES, freshDatabase, queryDatabase, runScript } from './helpers.js';
 
 // Registered before any launch: a queue can only be registered then.
@@ -67,6 +67,9 @@ for (const kind of DATABASES) {
 
     it('four worker processes: at most 4 jobs at once (3 per worker), each job run once, in one worker', async () => {
       const { choice, env } = await freshDatabase(kind);
+      // The jobs' own table, before any worker starts: a worker polls from inside launch() (the fixture says why).
+      await withDatabase(choice, 'q63', 'test-setup', (db) => db.app.exec('CREATE TABLE IF NOT EXISTS q63_runs (job INTEGER NOT NULL, attempt INTEGER NOT NULL, ' +
+        'pid INTEGER NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT, PRIMARY KEY (job, attempt))'));
       const client = await DBOSClient.create({ database: choice, applicationName: 'q63' });
       try {
         for (let n = 0; n < 48; n++) await client.enqueue({ queueName: 'q63', workflowName: 'job', workflowID: `job-${n}` }, n);

@@ -8,9 +8,8 @@ import type { Driver, Statement } from './driver.js';
 import { FENCE } from './hot-sql.js';
 import { withDatabaseRetry } from './transient.js';
 import type { Fence, NewMessage, OperationRow, ScheduleRow } from './types.js';
+import { str, type Raw } from './rows.js';
 
-type Raw = Record<string, unknown>;
-const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 const NULL_TOPIC = '__null__topic__'; // DBOS's topic for "no topic"
 export { NULL_TOPIC };

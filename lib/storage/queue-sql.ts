@@ -17,8 +17,8 @@
 import { SERIALIZATION } from '../serialize.js';
 import type { Driver } from './driver.js';
 import type { ClaimedWorkflow, EnqueueOutcome, NewQueuedWorkflow, QueueClaim, QueueWorkerRow, WorkflowRow } from './types.js';
+import type { Raw } from './rows.js';
 
-type Raw = Record<string, unknown>;
 
 /** No limit: a slot count no queue reaches. */
 const UNLIMITED = 2 ** 31 - 1;

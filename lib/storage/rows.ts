@@ -5,7 +5,7 @@ import type { OperationRow, WorkflowRow, WorkflowStatusValue } from './types.js'
 
 export type Raw = Record<string, unknown>;
 export const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
-const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+export const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 export function toWorkflowRow(r: Raw): WorkflowRow {
   const row: WorkflowRow = {
