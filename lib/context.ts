@@ -32,7 +32,7 @@ export interface WorkflowContext {
   pending?: OperationRow[];
   /** the write of what was pending, while it is in flight */
   flushing?: Promise<void>;
-  /** when this execution's own start confirmed the fence (its row just inserted): the first step skips its read if that was a moment ago */
+  /** when this execution's own start confirmed the fence (its row just inserted, or just claimed from a queue): the first step skips its read if that was a moment ago */
   fenceHeldAt?: number;
   /** set while a step's function runs: steps called inside it are plain calls */
   step?: StepStatus;

@@ -96,8 +96,9 @@ async function mayRunStep(ctx: WorkflowContext): Promise<void> {
   // so when it takes, the fence held and need not be read again.
   if (await flushPending(ctx)) return;
   if (!engineTuning.checkBeforeStep) return;
-  // Just started here: the insert that made the row ours is that moment's proof, as a flushed write
-  // is. Later than FENCE_FRESH_MS after it (the workflow's code awaited something first), the read.
+  // Just started here: the insert (or the queue's claim) that made the row ours is that moment's
+  // proof, as a flushed write is. Later than FENCE_FRESH_MS after it (the workflow's code awaited
+  // something first), the read.
   const heldAt = ctx.fenceHeldAt;
   ctx.fenceHeldAt = undefined;
   if (heldAt !== undefined && performance.now() - heldAt < FENCE_FRESH_MS) return;
