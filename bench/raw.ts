@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { numberedPlaceholders } from '../lib/storage/postgres.js';
 import { serialize } from '../lib/serialize.js';
-import { finishWithStepParams } from '../lib/storage/finish-sql.js';
 import { hotParams, hotStatements } from '../lib/storage/hot-sql.js';
 import { configureSqlite } from '../lib/storage/sqlite.js';
 import type { NewWorkflow, OperationRow } from '../lib/storage/types.js';
@@ -62,8 +61,8 @@ const floorStep = (workflowID: string, functionID: number, value: number): Opera
   const now = Date.now();
   return { workflowID, functionID, functionName: 'benchStep', output: serialize(smallValue(value), 'the floor step'), error: null, childWorkflowID: null, attempts: 1, startedAtEpochMs: now, completedAtEpochMs: now };
 };
-/** The end with the last step's outcome in the same commit (lib/storage/finish-sql.ts): the status update's 5 parameters, the step's, the output. */
-const floorEnd = (workflowID: string, output: string | null, last: OperationRow) => finishWithStepParams(workflowID, 'SUCCESS', output, null, FLOOR_FENCE, Date.now(), last);
+/** The end with the last step's outcome in the same commit (lib/storage/hot-sql.ts finishWithStep): the status update's 5 parameters, the step's, the output. */
+const floorEnd = (workflowID: string, output: string | null, last: OperationRow) => hotParams.finishWithStep(workflowID, 'SUCCESS', output, null, FLOOR_FENCE, Date.now(), last);
 const mustChange = (changed: number, what: string) => {
   if (changed !== 1) throw new Error(`the SQL floor's ${what} changed ${changed} rows, not 1`);
 };
@@ -118,11 +117,11 @@ function rawSqlite(file: string): DirectConnection {
   const sqlFloor = sqlFloorOf((which, params) => {
     if (which === 'start') return together(() => start.run(...hotParams.statusOnly(params)).changes, () => inputs.run(params[0], params.at(-1)).changes);
     if (which === 'step') return step.run(...params).changes;
-    // finishWithStepParams: [status, now, id, executor, attempt, the step's 10 values, output, error]
-    const [st, now, id, executor, attempt] = params as [string, number, string, string, number];
-    const [fid, fname, out, err, child, attempts, , ser, started, completed] = params.slice(5, 15);
-    return together(() => step.run(id, fid, fname, out, err, child, attempts, attempt, ser, started, completed, id, executor, attempt).changes,
-      () => status.run(st, now, id, executor, attempt).changes,
+    // hotParams.finishWithStep: [status, now, id, executor, attempt, the step's 10 values, output, error];
+    // the step's row takes them as recordOperation does: [id, the step's 10 values, id, executor, attempt].
+    const [st, , id, executor, attempt] = params as [string, number, string, string, number];
+    return together(() => step.run(id, ...params.slice(5, 15), id, executor, attempt).changes,
+      () => status.run(...params.slice(0, 5)).changes,
       () => output.run(id, params[15], params[16], id, st, executor, attempt).changes);
   });
   db.exec('CREATE TABLE IF NOT EXISTS bench_raw_commits (id INTEGER PRIMARY KEY, value TEXT NOT NULL)');

@@ -12,7 +12,7 @@ import { requeueIfOrphaned } from './queues/worker.js';
 import { deserialize } from './serialize.js';
 import { db, ownerAlive, state, type WorkflowRegistration } from './state.js';
 import { isUnfinished, type WorkflowRow } from './storage/types.js';
-import { moveToVersion, noteOtherVersion, servesVersion } from './versions/serve.js';
+import { noteOtherVersion, servesVersion } from './versions/serve.js';
 import { checkVersion } from './versions/version.js';
 
 /**
@@ -69,7 +69,7 @@ export async function resume(workflowID: string, options: { applicationVersion?:
   if (options.applicationVersion !== undefined) {
     const to = checkVersion(options.applicationVersion, 'resumeWorkflow\'s applicationVersion');
     if (!(await db().getWorkflow(workflowID))) throw new WorkflowNotFoundError(workflowID);
-    if (!(await moveToVersion(db(), workflowID, to))) log.warn(`workflow ${workflowID} has finished: its application version stays as it ran`);
+    if (!(await db().moveToVersion(workflowID, to))) log.warn(`workflow ${workflowID} has finished: its application version stays as it ran`);
   }
   const row = await db().getWorkflow(workflowID);
   if (!row) throw new WorkflowNotFoundError(workflowID);

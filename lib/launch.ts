@@ -10,15 +10,15 @@ import { log } from './log.js';
 import { db, HOST, state } from './state.js';
 import { openDatabase } from './storage/open.js';
 import { isTransientDatabaseError } from './storage/transient.js';
-import { recordExecutorVersion, versionInfo } from './versions/serve.js';
+import { versionInfo } from './versions/serve.js';
 import { chooseAppVersion } from './versions/version.js';
 
 let releaseDatabase: () => Promise<void> = async () => {};
 let heartbeat: NodeJS.Timeout | undefined;
 
-/** This executor's heartbeat, stamped by the database's clock; 0 marks it dead at once (a clean exit). */
+/** This executor's heartbeat, stamped by the database's clock, with the version it serves; 0 marks it dead at once (a clean exit). */
 async function beat(at?: 0): Promise<void> {
-  await db().upsertExecutor({ executorID: state.executorID, hostname: HOST, pid: process.pid, heartbeatAt: at });
+  await db().upsertExecutor({ executorID: state.executorID, hostname: HOST, pid: process.pid, applicationVersion: state.applicationVersion, heartbeatAt: at });
 }
 
 let beating: Promise<void> | undefined;
@@ -68,7 +68,6 @@ export async function openEngine(config: EngineConfig, shutdown: () => Promise<v
   log.debug(`engine: ${opened.db.description}, executor ${state.executorID}, application version ${state.applicationVersion}`);
   try {
     await beat();
-    await recordExecutorVersion();
   } catch (err) {
     await shutdown().catch(() => undefined);
     throw launchError(opened.db.description, err);

@@ -33,16 +33,13 @@ export interface VersionSummary {
 
 export async function summarizeVersions(db: SystemDatabase, app: string | undefined): Promise<VersionSummary[]> {
   const rows = await db.listWorkflows({ status: UNFINISHED, applicationID: app });
-  const a = db.app;
-  const executors = await a.query<{ executor_id: string; hostname: string; pid: unknown; heartbeat_at: unknown; application_version: string | null }>(
-    `SELECT executor_id, hostname, pid, heartbeat_at, application_version FROM ${a.schemaPrefix}executors`);
-  const live = executors.filter((e) => seemsLive({ hostname: e.hostname, pid: Number(e.pid), heartbeatAt: Number(e.heartbeat_at) }));
-  const versions = new Set<string | null>([...rows.map((r) => r.applicationVersion), ...live.map((e) => e.application_version).filter((v) => v !== null)]);
+  const live = (await db.listExecutors()).filter(seemsLive);
+  const versions = new Set<string | null>([...rows.map((r) => r.applicationVersion), ...live.map((e) => e.applicationVersion).filter((v) => v !== null)]);
   return [...versions].sort((x, y) => String(x).localeCompare(String(y))).map((version) => {
     const mine = rows.filter((r) => r.applicationVersion === version);
-    const serving = live.filter((e) => e.application_version === version).map((e) => e.executor_id);
+    const serving = live.filter((e) => e.applicationVersion === version).map((e) => e.executorID);
     // A row without a version is anyone's: any live executor serves it.
-    const liveExecutors = version === null ? live.map((e) => e.executor_id) : serving;
+    const liveExecutors = version === null ? live.map((e) => e.executorID) : serving;
     return {
       version, pending: mine.filter((r) => r.status === 'PENDING').length, enqueued: mine.filter((r) => r.status === 'ENQUEUED').length,
       workflowIDs: mine.slice(0, 5).map((r) => r.workflowID), liveExecutors, stranded: mine.length > 0 && liveExecutors.length === 0,

@@ -1,13 +1,24 @@
 // The hot path's SQL: the statements every workflow sends (its start, its steps, its end), the
 // fence that guards each write, and their parameter lists in order. Built once per database by
 // sql.ts; the benchmark (bench/) runs the same statements without the engine, as its floor.
+//
+// A workflow's end carries its last step's outcome, kept pending until then (lib/pending.ts,
+// docs/DESIGN.md promise 15), so both commit or neither: PostgreSQL in one statement (finishWithStep:
+// the fenced status update, the step's row only if that update took, then the output); SQLite sends
+// the step's row, the status and the output in the same turn, and its group commit makes them one
+// transaction (the step's row first: the fence it checks is the status the next one changes).
 import { SERIALIZATION } from '../serialize.js';
-import { finishWithStepStatement } from './finish-sql.js';
 import type { Fence, NewWorkflow, OperationRow, WorkflowStatusValue } from './types.js';
 
 /** This execution owns the workflow: its executor and its execution attempt (the fence of every write). */
 export const OWNER = `executor_id = ? AND recovery_attempts = ?`;
 export const FENCE = `status = 'PENDING' AND ${OWNER}`;
+
+/** A step's row in operation_outputs: its columns, and their values in that order (opValues). */
+const OP_COLUMNS = `(workflow_uuid, function_id, function_name, output, error, child_workflow_id, attempts, execution_attempt,
+         serialization, started_at_epoch_ms, completed_at_epoch_ms)`;
+const opValues = (op: OperationRow, fence: Fence): unknown[] =>
+  [op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts, fence.attempt, SERIALIZATION, op.startedAtEpochMs, op.completedAtEpochMs];
 
 /**
  * The statements of the hot path, built once per database: the same string object each call lets
@@ -33,8 +44,7 @@ export function hotStatements(S: string, writesInWith = S !== '') {
        WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,
     loadOperations: `SELECT * FROM ${S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
     // One statement: the insert happens only while this execution still owns the workflow.
-    recordOperation: `INSERT INTO ${S}operation_outputs (workflow_uuid, function_id, function_name, output, error,
-         child_workflow_id, attempts, execution_attempt, serialization, started_at_epoch_ms, completed_at_epoch_ms)
+    recordOperation: `INSERT INTO ${S}operation_outputs ${OP_COLUMNS}
        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
        WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND ${FENCE})
        ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
@@ -43,8 +53,11 @@ export function hotStatements(S: string, writesInWith = S !== '') {
       ? `WITH s AS (${updateStatus} RETURNING workflow_uuid) INSERT INTO ${S}workflow_output (workflow_uuid, output, error)
          SELECT workflow_uuid, ?, ? FROM s ${upsertOutput}`
       : updateStatus,
-    // The same, with the last step's outcome, kept pending until now, in the same commit (finish-sql.ts).
-    finishWithStep: finishWithStepStatement(S, updateStatus, upsertOutput),
+    // The same, with the last step's outcome, kept pending until now, in the same commit. Params: hotParams.finishWithStep.
+    finishWithStep: `WITH s AS (${updateStatus} RETURNING workflow_uuid),
+       o AS (INSERT INTO ${S}operation_outputs ${OP_COLUMNS}
+         SELECT workflow_uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM s ON CONFLICT (workflow_uuid, function_id) DO NOTHING)
+     INSERT INTO ${S}workflow_output (workflow_uuid, output, error) SELECT workflow_uuid, ?, ? FROM s ${upsertOutput}`,
     // SQLite's second write, sent in the same turn: the outcome, if the status update above took.
     finishOutput: `INSERT INTO ${S}workflow_output (workflow_uuid, output, error) SELECT ?, ?, ?
        WHERE EXISTS (SELECT 1 FROM ${S}workflow_status WHERE workflow_uuid = ? AND status = ? AND ${OWNER}) ${upsertOutput}`,
@@ -67,12 +80,14 @@ export const hotParams = {
     [w.workflowID, w.name, w.executorID, w.applicationID, w.applicationVersion, w.parentWorkflowID, w.now, w.now, w.inputs],
   statusOnly: (params: unknown[]): unknown[] => params.slice(0, -1),
   recordOperation: (op: OperationRow, fence: Fence): unknown[] =>
-    [op.workflowID, op.functionID, op.functionName, op.output, op.error, op.childWorkflowID, op.attempts, fence.attempt, SERIALIZATION,
-      op.startedAtEpochMs, op.completedAtEpochMs, op.workflowID, fence.executorID, fence.attempt],
+    [op.workflowID, ...opValues(op, fence), op.workflowID, fence.executorID, fence.attempt],
   /** the status update's parameters, then output and error (SQLite's update takes the first 5: hotParams.statusUpdate) */
   finishWorkflow: (workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number): unknown[] =>
     [status, now, workflowID, fence.executorID, fence.attempt, output, error],
   statusUpdate: (params: unknown[]): unknown[] => params.slice(0, 5),
+  /** the status update's 5 parameters, the last step's 10, then the workflow's output and error */
+  finishWithStep: (workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence, now: number, op: OperationRow): unknown[] =>
+    [status, now, workflowID, fence.executorID, fence.attempt, ...opValues(op, fence), output, error],
   finishOutput: (workflowID: string, status: WorkflowStatusValue, output: string | null, error: string | null, fence: Fence): unknown[] =>
     [workflowID, output, error, workflowID, status, fence.executorID, fence.attempt],
 };

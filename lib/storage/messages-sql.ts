@@ -111,6 +111,17 @@ export class MessagesSql {
     return (await withDatabaseRetry(() => `looking for messages to workflow ${destinationID}`, () => this.d.all(this.tm.hasMessage, [destinationID, topic]))).length > 0;
   }
 
+  async listEvents(workflowID: string): Promise<{ key: string; value: string }[]> {
+    const rows = await this.d.all<Raw>(`SELECT key, value FROM ${this.S}workflow_events WHERE workflow_uuid = ? ORDER BY key`, [workflowID]);
+    return rows.map((r) => ({ key: String(r.key), value: String(r.value) }));
+  }
+
+  async listMessages(destinationID: string): Promise<{ topic: string | null; message: string; createdAt: number; consumed: boolean }[]> {
+    const rows = await this.d.all<Raw>(
+      `SELECT topic, message, created_at_epoch_ms, consumed FROM ${this.S}notifications WHERE destination_uuid = ? ORDER BY created_at_epoch_ms`, [destinationID]);
+    return rows.map((r) => ({ topic: str(r.topic), message: String(r.message), createdAt: Number(r.created_at_epoch_ms), consumed: bool(r.consumed) }));
+  }
+
   async recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null> {
     const id = op.workflowID;
     const rows = await this.guarded(() => `receiving a message in workflow ${id}`, op, fence, [

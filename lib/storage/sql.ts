@@ -8,14 +8,14 @@ import { OWNER, SELECT_WORKFLOW, hotParams, hotStatements } from './hot-sql.js';
 import { MessagesSql } from './messages-sql.js';
 import { migrate as runMigrations } from './migrate.js';
 import * as queueSql from './queue-sql.js';
-import { num, toOperationRow, toWorkflowRow, type Raw } from './rows.js';
-import { finishWithStepParams } from './finish-sql.js';
+import { num, str, toOperationRow, toWorkflowRow, type Raw } from './rows.js';
 import { recordInTransaction } from './sql-transactions.js';
 import { withDatabaseRetry } from './transient.js';
 import type {
   AppDatabase,
   ClaimedWorkflow,
   EnqueueOutcome,
+  ExecutorRow,
   ExecutorStatus,
   TransactionOptions,
   Fence,
@@ -127,7 +127,7 @@ export class SqlSystemDatabase implements SystemDatabase {
       const params = hotParams.finishWorkflow(workflowID, status, output, error, fence, now);
       const changed = this.d.writesInWith
         ? await (lastStep
-          ? this.d.run(this.q.finishWithStep, finishWithStepParams(workflowID, status, output, error, fence, now, lastStep))
+          ? this.d.run(this.q.finishWithStep, hotParams.finishWithStep(workflowID, status, output, error, fence, now, lastStep))
           : this.d.run(this.q.finishWorkflow, params))
         : (await Promise.all([
           ...(lastStep ? [this.d.run(this.q.recordOperation, hotParams.recordOperation(lastStep, fence))] : []),
@@ -176,6 +176,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     if (f.status !== undefined) inList('s.status', ([] as string[]).concat(f.status));
     if (f.workflowName !== undefined) (where.push('s.name = ?'), params.push(f.workflowName));
     if (f.applicationID !== undefined) (where.push('s.application_id = ?'), params.push(f.applicationID));
+    if (f.parentWorkflowID !== undefined) (where.push('s.parent_workflow_id = ?'), params.push(f.parentWorkflowID));
     if (f.startTime !== undefined) (where.push('s.created_at >= ?'), params.push(f.startTime));
     if (f.endTime !== undefined) (where.push('s.created_at <= ?'), params.push(f.endTime));
     let sql = SELECT_WORKFLOW(this.S);
@@ -191,14 +192,29 @@ export class SqlSystemDatabase implements SystemDatabase {
   async upsertExecutor(e: NewExecutor): Promise<void> {
     // The heartbeat is the database's time, not ours: a process whose clock is off cannot stretch or cut a lease.
     const at = e.heartbeatAt === undefined ? this.d.nowMsSql : '?';
-    const params = [e.executorID, e.hostname, e.pid, ...(e.heartbeatAt === undefined ? [] : [e.heartbeatAt])];
+    // With it, the application version the executor serves (migration 7), read by `wf versions`.
+    const params = [e.executorID, e.hostname, e.pid, e.applicationVersion ?? null, ...(e.heartbeatAt === undefined ? [] : [e.heartbeatAt])];
     await withDatabaseRetry(() => 'the heartbeat of this executor', () =>
       this.d.run(
-        `INSERT INTO ${this.S}executors (executor_id, hostname, pid, heartbeat_at) VALUES (?, ?, ?, ${at})
-         ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+        `INSERT INTO ${this.S}executors (executor_id, hostname, pid, application_version, heartbeat_at) VALUES (?, ?, ?, ?, ${at})
+         ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, application_version = excluded.application_version`,
         params,
       ),
     );
+  }
+
+  async listExecutors(): Promise<(ExecutorRow & { applicationVersion: string | null })[]> {
+    const rows = await this.d.all<Raw>(`SELECT executor_id, hostname, pid, heartbeat_at, application_version FROM ${this.S}executors`);
+    return rows.map((r) => ({ executorID: String(r.executor_id), hostname: String(r.hostname), pid: num(r.pid), heartbeatAt: num(r.heartbeat_at), applicationVersion: str(r.application_version) }));
+  }
+
+  async moveToVersion(workflowID: string, version: string): Promise<boolean> {
+    const rows = await this.d.all(
+      `UPDATE ${this.S}workflow_status SET application_version = ?, updated_at = ?
+       WHERE workflow_uuid = ? AND status IN ('PENDING', 'ENQUEUED', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') RETURNING workflow_uuid`,
+      [version, Date.now(), workflowID],
+    );
+    return rows.length === 1;
   }
 
   async getExecutor(executorID: string): Promise<ExecutorStatus | undefined> {
@@ -219,6 +235,8 @@ export class SqlSystemDatabase implements SystemDatabase {
   getEvent(workflowID: string, key: string): Promise<string | undefined> { return this.msg.getEvent(workflowID, key); }
   send(m: NewMessage, recorded?: { op: OperationRow; fence: Fence }): Promise<boolean> { return this.msg.send(m, recorded); }
   hasMessage(destinationID: string, topic: string): Promise<boolean> { return this.msg.hasMessage(destinationID, topic); }
+  listEvents(workflowID: string): Promise<{ key: string; value: string }[]> { return this.msg.listEvents(workflowID); }
+  listMessages(destinationID: string) { return this.msg.listMessages(destinationID); }
   recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null> { return this.msg.recv(op, topic, fence); }
   putSchedule(s: ScheduleRow, mode: 'insert' | 'upsert'): Promise<boolean> { return this.msg.putSchedule(s, mode); }
   listSchedules(f: { applicationName?: string; status?: string; scheduleName?: string }): Promise<ScheduleRow[]> { return this.msg.listSchedules(f); }

@@ -81,6 +81,8 @@ export interface ListFilter {
   status?: string | string[];
   workflowName?: string;
   applicationID?: string;
+  /** the children of this workflow */
+  parentWorkflowID?: string;
   /** created at or after, epoch ms */
   startTime?: number;
   /** created at or before, epoch ms */
@@ -98,7 +100,7 @@ export interface ExecutorRow {
 }
 
 /** An executor's heartbeat to write: without heartbeatAt, the database's own clock stamps it. */
-export type NewExecutor = Omit<ExecutorRow, 'heartbeatAt'> & { heartbeatAt?: number };
+export type NewExecutor = Omit<ExecutorRow, 'heartbeatAt'> & { heartbeatAt?: number; applicationVersion?: string | null };
 
 /** An executor as read, with the age of its heartbeat measured on the database's clock (ms; negative = from the future). */
 export interface ExecutorStatus extends ExecutorRow {
@@ -233,6 +235,14 @@ export interface SystemDatabase extends QueueStorage, TransactionSteps {
   /** Before a step runs: is this execution still the owner ('ok'), was the workflow cancelled, or does another execution own it now? */
   checkFence(workflowID: string, fence: Fence): Promise<'ok' | 'cancelled' | 'fenced'>;
   upsertExecutor(e: NewExecutor): Promise<void>;
+  /**
+   * Restamps a workflow with another application version (a resume with a target version):
+   * CANCELLED, parked or unfinished rows only, so a finished workflow's record stays as it ran.
+   * True when it changed.
+   */
+  moveToVersion(workflowID: string, version: string): Promise<boolean>;
+  /** Every executor row, with the version it serves (`wf versions`). */
+  listExecutors(): Promise<(ExecutorRow & { applicationVersion: string | null })[]>;
   getExecutor(executorID: string): Promise<ExecutorStatus | undefined>;
 
   // Time and messages (lib/messages, lib/schedules). Each write a workflow makes is one transaction
@@ -246,6 +256,10 @@ export interface SystemDatabase extends QueueStorage, TransactionSteps {
   send(m: NewMessage, recorded?: { op: OperationRow; fence: Fence }): Promise<boolean>;
   /** Is an unconsumed message waiting for this workflow on this topic? */
   hasMessage(destinationID: string, topic: string): Promise<boolean>;
+  /** Every event a workflow set, by key (the web page). */
+  listEvents(workflowID: string): Promise<{ key: string; value: string }[]>;
+  /** Every message sent to a workflow, oldest first, consumed or not (the web page). */
+  listMessages(destinationID: string): Promise<{ topic: string | null; message: string; createdAt: number; consumed: boolean }[]>;
   /** Consumes the oldest waiting message (if any) and records the recv (`op`, its output that message or null), fenced. */
   recv(op: OperationRow, topic: string, fence: Fence): Promise<{ message: string | null } | null>;
   /** Inserts a schedule; `upsert` replaces its definition but keeps its status and last slot. False when `insert` finds the name taken. */

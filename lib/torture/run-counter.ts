@@ -3,14 +3,11 @@
 // SIGKILL after a seeded delay), then check the invariants (lib/torture/invariants.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { DBOS } from '../dbos.js';
-import { siteEnvName } from '../faults.js';
 import { withDatabase } from '../storage/open.js';
-import { markedJson } from '../child-run.js';
-import { runChild } from './child.js';
 import { freshDatabase, type FreshKind as TortureDb } from '../storage/fresh.js';
 import { checkRun } from './invariants.js';
+import { restartUntilResult } from './restarts.js';
 import { configureWorkload, CRASH_SITES, tortureCounter } from './workload.js';
 
 export interface TortureOptions {
@@ -67,45 +64,12 @@ export async function runCounterSeed(db: TortureDb, seed: number, reference: unk
   const place = await freshDatabase(db, 'torture', `s${seed}`, opts.pgAdminUrl);
   const counterFile = join(place.dir, 'counter.log');
   const rootID = `torture-${seed}`;
-  // The outside deaths are seeded too: which process gets one, and after how long.
-  const rng = xoroshiro128plus(seed * 2 + (db === 'sqlite' ? 0 : 1));
-  const draw = (max: number) => unsafeUniformIntDistribution(0, max, rng);
-  const deadPids = new Set<number>();
-  let result: unknown;
-  let finished = false;
   try {
-    while (!finished) {
-      if (++stats.processes > opts.maxProcesses) {
-        stats.violations.push(`no result after ${opts.maxProcesses} processes: the workflow does not make progress`);
-        break;
-      }
-      const calm = stats.aborts + stats.kills >= opts.maxDeaths;
-      const armKill = !calm && stats.processes > 1 && draw(999) < opts.killChance * 1000;
-      const delay = draw(opts.killWindowMs[db]);
-      const env: Record<string, string> = {
-        ...place.env, WORKBOOK_SEED: String(seed), TORTURE_COUNTER_FILE: counterFile, TORTURE_WORKFLOW_ID: rootID,
-      };
-      if (calm) for (const site of Object.keys(CRASH_SITES)) env[siteEnvName(site)] = '0';
-      const child = await runChild(opts.program ?? COUNTER_PROGRAM, env, armKill ? { afterMs: delay, marker: 'STARTED' } : undefined);
-      if (process.env.TORTURE_VERBOSE) {
-        process.stderr.write(`${db} seed ${seed} process ${stats.processes}: ${child.signal ?? `exit ${child.code}`} after ${child.ms} ms${armKill ? ` (SIGKILL planned at ${delay} ms)` : ''}\n`);
-      }
-      if (child.signal === 'SIGABRT') {
-        stats.aborts++;
-        deadPids.add(child.pid);
-      } else if (child.signal === 'SIGKILL' && child.killed) {
-        stats.kills++;
-        deadPids.add(child.pid);
-      } else if (child.code === 0) {
-        result = markedJson(child.stdout, 'RESULT: ');
-        if (result === undefined) stats.violations.push(`process ${stats.processes} exited 0 without a RESULT line`);
-        finished = true;
-      } else {
-        const tail = child.stderr.trim().split('\n').slice(-6).join('\n   ');
-        stats.violations.push(`process ${stats.processes} ended with code ${child.code} signal ${child.signal}:\n   ${tail}`);
-        break;
-      }
-    }
+    // The outside deaths are seeded too: which process gets one, and after how long (restarts.ts).
+    const { result, finished, dead: deadPids } = await restartUntilResult<unknown>(db, seed, opts, stats, {
+      program: COUNTER_PROGRAM, crashSites: Object.keys(CRASH_SITES),
+      env: () => ({ ...place.env, WORKBOOK_SEED: String(seed), TORTURE_COUNTER_FILE: counterFile, TORTURE_WORKFLOW_ID: rootID }),
+    });
     if (finished) {
       await withDatabase(place.choice, 'torture', 'torture-check', async (db) => {
         const counterText = existsSync(counterFile) ? readFileSync(counterFile, 'utf8') : '';

@@ -95,13 +95,9 @@ export async function workflowView(db: SystemDatabase, id: string) {
   if (!w) return null;
   const ops = await db.loadOperations(id);
   const model = timelineModel(w, ops);
-  const p = `${db.app.schemaPrefix}`;
-  const events = await db.app.query<{ key: string; value: string }>(`SELECT key, value FROM ${p}workflow_events WHERE workflow_uuid = ? ORDER BY key`, [id]);
-  const messages = await db.app.query<{ topic: string | null; message: string; created: number; consumed: unknown }>(
-    `SELECT topic, message, created_at_epoch_ms AS created, consumed FROM ${p}notifications WHERE destination_uuid = ? ORDER BY created_at_epoch_ms`, [id]);
-  const children = (await db.app.query<{ id: string }>(`SELECT workflow_uuid AS id FROM ${p}workflow_status WHERE parent_workflow_id = ? ORDER BY created_at`, [id]))
-    .map((r) => r.id);
-  const childRows = (await Promise.all(children.slice(0, 200).map((c) => db.getWorkflow(c)))).filter((c): c is WorkflowRow => !!c);
+  const events = await db.listEvents(id);
+  const messages = await db.listMessages(id);
+  const childRows = await db.listWorkflows({ parentWorkflowID: id, limit: 200 });
   return {
     workflow: {
       ...listed(w), inputs: value(w.inputs), output: w.status === 'SUCCESS' ? value(w.output) : null, error: errorText(w.error),
@@ -113,7 +109,7 @@ export async function workflowView(db: SystemDatabase, id: string) {
     gaps: model.gaps.map((g) => ({ after: g.after, before: g.before, silent: g.silent, start: g.start, end: g.end, took: formatMs(g.end - g.start) })),
     children: childRows.map(listed),
     events: events.map((e) => ({ key: printable(e.key), value: value(e.value) })),
-    messages: messages.map((m) => ({ topic: m.topic === null ? null : printable(m.topic), message: value(m.message), created: Number(m.created), consumed: !!m.consumed && m.consumed !== '0' })),
+    messages: messages.map((m) => ({ topic: m.topic === null ? null : printable(m.topic), message: value(m.message), created: m.createdAt, consumed: m.consumed })),
   };
 }
 

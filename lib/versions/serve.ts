@@ -1,9 +1,9 @@
 // The engine's side of application versions: which workflows this process may take (recovery,
-// getResult's takeover, a resume without a target version), what launch() says about the others,
-// and the version each executor serves (kept in the executors table, migration 7).
+// getResult's takeover, a resume without a target version) and what launch() says about the others.
+// The version each executor serves goes with its heartbeat (lib/launch.ts, the executors table).
 import { log } from '../log.js';
-import { db, state } from '../state.js';
-import type { SystemDatabase, WorkflowRow } from '../storage/types.js';
+import { state } from '../state.js';
+import type { WorkflowRow } from '../storage/types.js';
 import type { VersionSource } from './version.js';
 
 /** Where this process's version came from (set by launch()). */
@@ -16,12 +16,6 @@ export const versionInfo = { source: 'hash' as VersionSource };
  */
 export function servesVersion(row: Pick<WorkflowRow, 'applicationVersion'>): boolean {
   return row.applicationVersion === null || row.applicationVersion === state.applicationVersion;
-}
-
-/** Stamps this executor's row with the version it serves (after its first heartbeat wrote the row). */
-export async function recordExecutorVersion(): Promise<void> {
-  const app = db().app;
-  await app.query(`UPDATE ${app.schemaPrefix}executors SET application_version = ? WHERE executor_id = ?`, [state.applicationVersion, state.executorID]);
 }
 
 const short = (v: string) => (/^[0-9a-f]{32}$/.test(v) ? `${v.slice(0, 12)}...` : v);
@@ -55,18 +49,4 @@ export function noteOtherVersion(row: WorkflowRow): void {
   if (servesVersion(row)) return;
   log.warn(`workflow ${row.workflowID} is of application version ${row.applicationVersion}; this process serves ${state.applicationVersion}: ` +
     `it is left to a process of its version. To run it here, resume it with { applicationVersion: DBOS.applicationVersion } (README: when that is safe).`);
-}
-
-/**
- * Restamps a workflow with another version (a resume with a target version): CANCELLED, parked or
- * unfinished rows only, so a finished workflow's record stays as it ran. True when it changed.
- */
-export async function moveToVersion(sys: SystemDatabase, workflowID: string, version: string): Promise<boolean> {
-  const app = sys.app;
-  const got = await app.query(
-    `UPDATE ${app.schemaPrefix}workflow_status SET application_version = ?, updated_at = ?
-     WHERE workflow_uuid = ? AND status IN ('PENDING', 'ENQUEUED', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') RETURNING workflow_uuid`,
-    [version, Date.now(), workflowID],
-  );
-  return got.length === 1;
 }

@@ -5,7 +5,6 @@ import { ConfigError } from '../errors.js';
 import { printable } from '../printable.js';
 import { deserialize, type RecordedError } from '../serialize.js';
 import { isUnfinished, UNFINISHED, type SystemDatabase, type WorkflowRow } from '../storage/types.js';
-import { moveToVersion } from '../versions/serve.js';
 import { checkVersion } from '../versions/version.js';
 
 /** Where a command prints (stdout for the CLI, an array in the tests). */
@@ -32,7 +31,7 @@ export async function resume(sys: SystemDatabase, id: string | undefined, o: { v
   const w = { ...raw, workflowID: printable(raw.workflowID), applicationID: raw.applicationID && printable(raw.applicationID) };
   if (o.version !== undefined) {
     const to = checkVersion(o.version, '--version');
-    if (!(await moveToVersion(sys, raw.workflowID, to))) throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): its version stays as it ran; --version moves an unfinished, CANCELLED or parked workflow.`);
+    if (!(await sys.moveToVersion(raw.workflowID, to))) throw new ConfigError(`workflow ${w.workflowID} has finished (${w.status}): its version stays as it ran; --version moves an unfinished, CANCELLED or parked workflow.`);
     out(`workflow ${w.workflowID} moved from application version ${printable(String(raw.applicationVersion))} to ${printable(to)}: a live process of version ${printable(to)} recovers it ` +
       `(within its recovery interval, or at its next start), replaying its recorded steps with its code; a step it calls under another name at a recorded function id fails the workflow (promise 4).`);
     if (isUnfinished(w.status)) return;
