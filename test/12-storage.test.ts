@@ -21,6 +21,20 @@ for (const kind of DATABASES) {
       const all = MIGRATIONS.map((m) => m.version);
       expect(versions).toEqual([all, all, all]);
     });
+
+    it('keep the queue indexes to queued workflows (migration 8): other workflows write no entry there', async () => {
+      const { choice } = await freshDatabase(kind);
+      const { db, release } = await openDatabase(choice, 'storage', 'workbook-test');
+      await db.migrate();
+      const names = ['workflow_status_queue_idx', 'workflow_status_queue_started_idx'];
+      const defs = kind === 'postgres'
+        ? await db.app.query<{ def: string }>(`SELECT indexdef AS def FROM pg_indexes WHERE schemaname = 'dbos' AND indexname IN ($1, $2)`, names)
+        : await db.app.query<{ def: string }>(`SELECT sql AS def FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)`, names);
+      await db.close();
+      await release();
+      expect(defs).toHaveLength(2);
+      for (const { def } of defs) expect(def).toMatch(/WHERE \(?queue_name IS NOT NULL\)?\s*$/i);
+    });
   });
 }
 
