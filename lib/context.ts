@@ -1,7 +1,7 @@
 // The engine's context lives per async call chain (AsyncLocalStorage), never in globals, so two
 // workflows running at once in one process each see their own id, function id counter and step.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { OperationRow } from './storage/types.js';
+import type { OperationRow, RecordedOutcome } from './storage/types.js';
 
 export interface StepStatus {
   /** the step's function id within its workflow */
@@ -21,7 +21,7 @@ export interface WorkflowContext {
   /** next function id to hand out (0, 1, 2 ...) */
   nextFunctionID: number;
   /** outcomes recorded by earlier executions, by function id; consumed as they replay */
-  recorded: Map<number, OperationRow>;
+  recorded: Map<number, RecordedOutcome>;
   /** set by cancelWorkflow in this process, checked before each step */
   cancelled: boolean;
   /** set when a write of this execution was refused: another execution owns the workflow, or it was cancelled */

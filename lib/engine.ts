@@ -20,7 +20,7 @@ import { finishWithPending, flushPending, keepPending } from './pending.js';
 import { withRetries, type ResolvedStepConfig } from './retry.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
 import { db, state, type AnyFn, type LocalOutcome, type WorkflowRegistration } from './state.js';
-import { type Fence, type OperationRow, type SystemDatabase, type WorkflowRow } from './storage/types.js';
+import { type Fence, type OperationRow, type RecordedOutcome, type SystemDatabase, type WorkflowRow } from './storage/types.js';
 
 /** Test and harness hooks around a step's recording (the crash points of the crash-test harness). */
 export const hooks: {
@@ -40,7 +40,7 @@ export const FENCE_FRESH_MS = 1;
 export const fenceOf = (ctx: WorkflowContext): Fence => ({ executorID: ctx.executorID, attempt: ctx.attempt });
 
 /** The recorded outcome at this function id, checked against the name the code calls now (promise 4). */
-export function takeRecorded(ctx: WorkflowContext, functionID: number, name: string): OperationRow | undefined {
+export function takeRecorded(ctx: WorkflowContext, functionID: number, name: string): RecordedOutcome | undefined {
   const rec = ctx.recorded.get(functionID);
   if (!rec) return undefined;
   if (rec.functionName !== name) throw new UnexpectedStepError(ctx.workflowID, functionID, rec.functionName, name);
@@ -166,7 +166,7 @@ async function runExecution(reg: WorkflowRegistration, id: string, args: unknown
 }
 
 async function runOnce(reg: WorkflowRegistration, id: string, args: unknown[], attempt: number, fresh: boolean): Promise<LocalOutcome> {
-  const recorded = fresh ? [] : await db().loadOperations(id);
+  const recorded = fresh ? [] : await db().loadRecorded(id);
   const ctx: WorkflowContext = {
     workflowID: id, attempt, executorID: state.executorID, nextFunctionID: 0,
     recorded: new Map(recorded.map((r) => [r.functionID, r])), cancelled: false,
@@ -218,7 +218,7 @@ export async function startWorkflow<R>(reg: WorkflowRegistration, args: unknown[
   const parent = currentContext();
   const inWorkflow = parent !== undefined && parent.step === undefined;
   let functionID = -1;
-  let recorded: OperationRow | undefined;
+  let recorded: RecordedOutcome | undefined;
   if (inWorkflow) {
     functionID = parent.nextFunctionID++;
     recorded = takeRecorded(parent, functionID, reg.name);

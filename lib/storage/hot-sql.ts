@@ -43,6 +43,7 @@ export function hotStatements(S: string, writesInWith = S !== '') {
     claimWorkflow: `UPDATE ${S}workflow_status SET recovery_attempts = recovery_attempts + 1, executor_id = ?, updated_at = ?
        WHERE workflow_uuid = ? AND status = 'PENDING' AND recovery_attempts = ?`,
     loadOperations: `SELECT * FROM ${S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
+    loadRecorded: `SELECT function_id, function_name, output, error, child_workflow_id FROM ${S}operation_outputs WHERE workflow_uuid = ? ORDER BY function_id`,
     // One statement: the insert happens only while this execution still owns the workflow.
     recordOperation: `INSERT INTO ${S}operation_outputs ${OP_COLUMNS}
        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?

@@ -1,7 +1,7 @@
 // Rows as the database returns them (snake_case columns, numbers that may come back as strings or
 // bigints) made into the engine's WorkflowRow and OperationRow. A damaged row is named, not thrown.
 import { rowDamage } from './damage.js';
-import type { OperationRow, WorkflowRow, WorkflowStatusValue } from './types.js';
+import type { OperationRow, RecordedOutcome, WorkflowRow, WorkflowStatusValue } from './types.js';
 
 export type Raw = Record<string, unknown>;
 export const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
@@ -31,6 +31,10 @@ export function toWorkflowRow(r: Raw): WorkflowRow {
   if (damaged) row.damaged = damaged; // named, never thrown here: one bad row must not stop a list or a recovery
   return row;
 }
+
+export const toRecordedOutcome = (r: Raw): RecordedOutcome => ({
+  functionID: num(r.function_id), functionName: String(r.function_name), output: str(r.output), error: str(r.error), childWorkflowID: str(r.child_workflow_id),
+});
 
 export function toOperationRow(r: Raw): OperationRow {
   return {

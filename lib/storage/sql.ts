@@ -8,7 +8,7 @@ import { OWNER, SELECT_WORKFLOW, hotParams, hotStatements } from './hot-sql.js';
 import { MessagesSql } from './messages-sql.js';
 import { migrate as runMigrations } from './migrate.js';
 import * as queueSql from './queue-sql.js';
-import { num, str, toOperationRow, toWorkflowRow, type Raw } from './rows.js';
+import { num, str, toOperationRow, toRecordedOutcome, toWorkflowRow, type Raw } from './rows.js';
 import { recordInTransaction } from './sql-transactions.js';
 import { withDatabaseRetry } from './transient.js';
 import type {
@@ -27,6 +27,7 @@ import type {
   OperationRow,
   QueueClaim,
   QueueWorkerRow,
+  RecordedOutcome,
   ScheduleRow,
   SystemDatabase,
   WorkflowRow,
@@ -111,6 +112,11 @@ export class SqlSystemDatabase implements SystemDatabase {
   async loadOperations(workflowID: string): Promise<OperationRow[]> {
     const rows = await withDatabaseRetry(() => `reading the steps of workflow ${workflowID}`, () => this.d.all<Raw>(this.q.loadOperations, [workflowID]));
     return rows.map(toOperationRow);
+  }
+
+  async loadRecorded(workflowID: string): Promise<RecordedOutcome[]> {
+    const rows = await withDatabaseRetry(() => `reading the steps of workflow ${workflowID}`, () => this.d.all<Raw>(this.q.loadRecorded, [workflowID]));
+    return rows.map(toRecordedOutcome);
   }
 
   async recordOperation(op: OperationRow, fence: Fence): Promise<boolean> {

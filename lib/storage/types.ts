@@ -59,6 +59,9 @@ export interface OperationRow {
   completedAtEpochMs: number;
 }
 
+/** What a replay reads of a recorded outcome (SystemDatabase.loadRecorded): half the columns of its row to fetch and parse. */
+export type RecordedOutcome = Pick<OperationRow, 'functionID' | 'functionName' | 'output' | 'error' | 'childWorkflowID'>;
+
 /** Who may write for a workflow: its owner executor at its current execution attempt. */
 export interface Fence {
   executorID: string;
@@ -225,6 +228,8 @@ export interface SystemDatabase extends QueueStorage, TransactionSteps {
   claimWorkflow(workflowID: string, seenAttempts: number, executorID: string, now: number): Promise<number | null>;
   /** All recorded outcomes of a workflow, in one query. */
   loadOperations(workflowID: string): Promise<OperationRow[]>;
+  /** The same outcomes as a replay reads them: only what it returns or checks. */
+  loadRecorded(workflowID: string): Promise<RecordedOutcome[]>;
   /** Records a step's outcome if the fence still holds; false when another execution owns it now. */
   recordOperation(op: OperationRow, fence: Fence): Promise<boolean>;
   /** Final status and output/error, if the fence still holds; with `lastStep`, that step's outcome too, in the same commit. */
