@@ -60,7 +60,7 @@ export function deserialize<T = unknown>(text: string | null): T {
   if (text === null) return undefined as T;
   const parsed = JSON.parse(text) as { json?: unknown; meta?: unknown; [MARKER]?: unknown } | null;
   if (parsed !== null && typeof parsed === 'object' && parsed[MARKER] === 'superjson' && 'json' in parsed) {
-    // In place, as superjson.parse does: the object was just parsed and is nobody else's (a copy was 20% of a replay's time).
+    // In place, as superjson.parse does: the object was just parsed and is nobody else's (the copy showed in a replay's profile).
     return superjson.deserialize(parsed as Parameters<typeof superjson.deserialize>[0], { inPlace: true }) as T;
   }
   return parsed as T; // plain JSON, written by an older workbook
