@@ -38,6 +38,8 @@ export interface Driver {
   // ---- Queues (queue-sql.ts) ----
   /** ' FOR UPDATE SKIP LOCKED' where rows can be locked one by one; '' on SQLite (one writer) */
   readonly rowLockClause: string;
+  /** `column` where no index should serve a condition on it: SQLite's `+column` (it plans without statistics); the column itself on PostgreSQL */
+  unindexed(column: string): string;
   /** runs one statement in a transaction holding the lock named `lockKey`, returns its rows */
   lockedAll<T>(lockKey: string, sql: string, params: unknown[]): Promise<T[]>;
   // Transaction steps (lib/transactions/):
@@ -77,6 +79,7 @@ export function counted(d: Driver): Driver {
     lockRowsClause: d.lockRowsClause,
     isRetriable: (err) => d.isRetriable(err),
     rowLockClause: d.rowLockClause,
+    unindexed: (column) => d.unindexed(column),
     lockedAll: <T>(lockKey: string, sql: string, params: unknown[]) => (queryStats.statements++, d.lockedAll<T>(lockKey, sql, params)),
   };
 }

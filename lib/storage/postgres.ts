@@ -214,6 +214,9 @@ class PostgresDriver implements Driver {
   }
 
   readonly rowLockClause = ' FOR UPDATE SKIP LOCKED';
+  unindexed(column: string): string {
+    return column;
+  }
 
   /**
    * One statement in a transaction that first takes a transaction-level advisory lock on `lockKey`

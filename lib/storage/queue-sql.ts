@@ -23,7 +23,7 @@ import type { Raw } from './rows.js';
 /** No limit: a slot count no queue reaches. */
 const UNLIMITED = 2 ** 31 - 1;
 
-export function queueStatements(S: string, rowLock: string, select: string) {
+export function queueStatements(S: string, d: Pick<Driver, 'rowLockClause' | 'unindexed'>, select: string) {
   const enqueue = `INSERT INTO ${S}workflow_status (workflow_uuid, status, name, executor_id, application_id,
          application_version, recovery_attempts, parent_workflow_id, serialization, queue_name, deduplication_id, priority, created_at, updated_at)
        VALUES (?, 'ENQUEUED', ?, NULL, ?, ?, 0, NULL, '${SERIALIZATION}', ?, ?, ?, ?, ?)
@@ -34,25 +34,28 @@ export function queueStatements(S: string, rowLock: string, select: string) {
     enqueue,
     enqueueWithInputs: `WITH s AS (${enqueue} RETURNING workflow_uuid) INSERT INTO ${S}workflow_input (workflow_uuid, inputs) SELECT workflow_uuid, ? FROM s`,
     holder: `${select} WHERE s.queue_name = ? AND s.deduplication_id = ? AND s.status IN ('ENQUEUED', 'PENDING')`,
-    claim: (names: number) => `WITH counts AS (
-         SELECT COUNT(CASE WHEN status = 'PENDING' AND executor_id = ? THEN 1 END) AS mine,
-                COUNT(CASE WHEN status = 'PENDING' THEN 1 END) AS running,
-                COUNT(CASE WHEN started_at_epoch_ms > ? THEN 1 END) AS started
-         FROM ${S}workflow_status WHERE queue_name = ? AND (status = 'PENDING' OR started_at_epoch_ms > ?)
+    // Two counts, each a range of one index (the running ones, the recently started ones), so a claim
+    // reads what runs and what started in the rate limit's period, never the whole queue (SQLite
+    // scanned every row of the queue for one count of both: a claim at 20,000 queued took 17x one at 200).
+    claim: (names: number) => `WITH running AS (
+         SELECT COUNT(CASE WHEN executor_id = ? THEN 1 END) AS mine, COUNT(*) AS running
+         FROM ${S}workflow_status WHERE queue_name = ? AND status = 'PENDING'
+       ), started AS (
+         SELECT COUNT(*) AS started FROM ${S}workflow_status WHERE queue_name = ? AND started_at_epoch_ms > ?
        ), slots AS (
-         SELECT ? - mine AS n FROM counts UNION ALL SELECT ? - running FROM counts UNION ALL SELECT ? - started FROM counts
+         SELECT ? - mine AS n FROM running UNION ALL SELECT ? - running FROM running UNION ALL SELECT ? - started FROM started
        ), picked AS MATERIALIZED (
          SELECT workflow_uuid FROM ${S}workflow_status
          WHERE queue_name = ? AND status = 'ENQUEUED' AND (application_id = ? OR application_id IS NULL)
            AND (application_version = ? OR application_version IS NULL)
            AND name IN (${Array.from({ length: names }, () => '?').join(', ')})
          ORDER BY priority, created_at, workflow_uuid
-         LIMIT (SELECT CASE WHEN MIN(n) < 0 THEN 0 ELSE MIN(n) END FROM slots)${rowLock}
+         LIMIT (SELECT CASE WHEN MIN(n) < 0 THEN 0 ELSE MIN(n) END FROM slots)${d.rowLockClause}
        )
        UPDATE ${S}workflow_status
        SET status = 'PENDING', executor_id = ?, application_id = COALESCE(application_id, ?), application_version = ?,
            recovery_attempts = recovery_attempts + 1, started_at_epoch_ms = ?, updated_at = ?
-       WHERE workflow_uuid IN (SELECT workflow_uuid FROM picked) AND status = 'ENQUEUED'
+       WHERE workflow_uuid IN (SELECT workflow_uuid FROM picked) AND ${d.unindexed('status')} = 'ENQUEUED'
        RETURNING workflow_uuid, name, recovery_attempts,
          COALESCE((SELECT i.inputs FROM ${S}workflow_input i WHERE i.workflow_uuid = workflow_status.workflow_uuid), inputs) AS inputs`,
     insertInputs: `INSERT INTO ${S}workflow_input (workflow_uuid, inputs) VALUES (?, ?) ON CONFLICT (workflow_uuid) DO NOTHING`,
@@ -90,7 +93,7 @@ export async function claimQueued(d: Driver, q: ReturnType<typeof queueStatement
   if (c.workflowNames.length === 0) return [];
   const since = c.rateLimit ? c.now - c.rateLimit.periodSec * 1000 : c.now;
   const params = [
-    c.executorID, since, c.queueName, since,
+    c.executorID, c.queueName, c.queueName, since,
     c.workerConcurrency ?? UNLIMITED, c.globalConcurrency ?? UNLIMITED, c.rateLimit?.limitPerPeriod ?? UNLIMITED,
     c.queueName, c.applicationID, c.applicationVersion, ...c.workflowNames,
     c.executorID, c.applicationID, c.applicationVersion, c.now, c.now,

@@ -51,7 +51,7 @@ export class SqlSystemDatabase implements SystemDatabase {
     this.S = d.schemaPrefix;
     this.q = hotStatements(this.S, d.writesInWith);
     this.msg = new MessagesSql(d, this.S, (op, fence) => ({ sql: this.q.recordOperation, params: hotParams.recordOperation(op, fence) }), (op, fence) => this.recordedBy(op, fence));
-    this.qq = queueSql.queueStatements(this.S, d.rowLockClause, SELECT_WORKFLOW(this.S));
+    this.qq = queueSql.queueStatements(this.S, d, SELECT_WORKFLOW(this.S));
     this.app = {
       dialect: d.dialect,
       schemaPrefix: d.schemaPrefix,

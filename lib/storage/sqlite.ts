@@ -214,6 +214,9 @@ class SqliteDriver implements Driver {
 
   // SQLite has one writer: BEGIN IMMEDIATE locks the whole file, so there are no rows to lock one by one.
   readonly rowLockClause = '';
+  unindexed(column: string): string {
+    return `+${column}`;
+  }
 
   /** One statement in a BEGIN IMMEDIATE transaction: the lock is the file's, whatever `lockKey` says. */
   async lockedAll<T>(_lockKey: string, sql: string, params: unknown[]): Promise<T[]> {
