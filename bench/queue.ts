@@ -16,6 +16,7 @@
 //     row's started_at_epoch_ms: a claim stamps that before it waits for the queue's lock, so under
 //     load a row enqueued meanwhile reads as dequeued before it was enqueued.
 // Each rate's ratio is taken against the mean of the raw rates measured before and after.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -120,8 +121,11 @@ export async function benchQueue(kind: BenchKind, mode: Mode, dir: string, pgUrl
     const before = await raw.measure(sizes.rawCommits);
     progress(`queue: raw commits before, ${Math.round(before)}/s`);
     const measured: Omit<QueueRow, 'ratioToRaw'>[] = [];
+    // Queues of this run only: on a database that stays (DATABASE_URL without the right to create
+    // one), an earlier run's rows on `bench_1` would count as drained before a worker started.
+    const run = randomBytes(3).toString('hex');
     for (const w of QUEUE_WORKERS) {
-      const q = `bench_${w}`;
+      const q = `bench_${w}_${run}`;
       for (let i = 0; i < sizes.jobs; i++) await client.enqueue({ queueName: q, workflowName: 'benchQueued' }, i);
       const ws = await startWorkers(program.file, env, q, w);
       try {
