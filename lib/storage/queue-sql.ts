@@ -35,8 +35,10 @@ export function queueStatements(S: string, d: Pick<Driver, 'rowLockClause' | 'un
     enqueueWithInputs: `WITH s AS (${enqueue} RETURNING workflow_uuid) INSERT INTO ${S}workflow_input (workflow_uuid, inputs) SELECT workflow_uuid, ? FROM s`,
     holder: `${select} WHERE s.queue_name = ? AND s.deduplication_id = ? AND s.status IN ('ENQUEUED', 'PENDING')`,
     // Two counts, each a range of one index (the running ones, the recently started ones), so a claim
-    // reads what runs and what started in the rate limit's period, never the whole queue (SQLite
-    // scanned every row of the queue for one count of both: a claim at 20,000 queued took 17x one at 200).
+    // reads what runs and what started in the rate limit's period, never the whole queue. (One count
+    // of both made SQLite read every row the queue ever had: 3.3 ms a claim after 20,000 finished
+    // workflows, 0.15 ms on a new queue.) The UPDATE finds the picked rows by key: through the
+    // status index SQLite walked every ENQUEUED row of every queue (2.2 ms a claim with 20,000 queued).
     claim: (names: number) => `WITH running AS (
          SELECT COUNT(CASE WHEN executor_id = ? THEN 1 END) AS mine, COUNT(*) AS running
          FROM ${S}workflow_status WHERE queue_name = ? AND status = 'PENDING'
