@@ -201,6 +201,8 @@ export const MIGRATIONS: Migration[] = [
     // wrote two entries into each for nothing (4 of a one-step workflow's 13 index entries, 13% of
     // its WAL; 3-4% of its time on PostgreSQL, measured in the README's Performance section). Every
     // queue query names its queue (`queue_name = ?`), which implies the predicate on both databases.
+    // On a large table the rebuild reads workflow_status once, and writes to it wait meanwhile (inside
+    // the migration's transaction PostgreSQL cannot build CONCURRENTLY).
     version: 8,
     statements: [
       `DROP INDEX IF EXISTS {S}workflow_status_queue_idx`,
