@@ -66,13 +66,12 @@ export async function takeOverIfOrphaned(reg: WorkflowRegistration, row: Workflo
  * count reset; with `applicationVersion` it is first restamped with that version (lib/versions/).
  */
 export async function resume(workflowID: string, options: { applicationVersion?: string }): Promise<void> {
-  if (options.applicationVersion !== undefined) {
-    const to = checkVersion(options.applicationVersion, 'resumeWorkflow\'s applicationVersion');
-    if (!(await db().getWorkflow(workflowID))) throw new WorkflowNotFoundError(workflowID);
-    if (!(await db().moveToVersion(workflowID, to))) log.warn(`workflow ${workflowID} has finished: its application version stays as it ran`);
-  }
+  // The move changes nothing of a workflow that is not there: the read after it says which.
+  const to = options.applicationVersion === undefined ? undefined : checkVersion(options.applicationVersion, 'resumeWorkflow\'s applicationVersion');
+  const moved = to !== undefined && (await db().moveToVersion(workflowID, to));
   const row = await db().getWorkflow(workflowID);
   if (!row) throw new WorkflowNotFoundError(workflowID);
+  if (to !== undefined && !moved) log.warn(`workflow ${workflowID} has finished: its application version stays as it ran`);
   const reg = state.workflows.get(row.name);
   if (!reg) throw new WorkflowNotRegisteredError(workflowID, row.name, [...state.workflows.keys()]);
   noteOtherVersion(row);

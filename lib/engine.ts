@@ -48,6 +48,12 @@ export function takeRecorded(ctx: WorkflowContext, functionID: number, name: str
   return rec;
 }
 
+/** A recorded outcome as its operation returned it: its value, or its error thrown again (promise 2). */
+export function replay<R>(rec: RecordedOutcome): R {
+  if (rec.error !== null) throw deserializeError(rec.error);
+  return deserialize<R>(rec.output);
+}
+
 /** Why a fenced write was refused: cancelled, or another execution owns the workflow now. */
 export async function fenceError(ctx: WorkflowContext): Promise<WorkbookError> {
   const row = await db().getWorkflow(ctx.workflowID);
@@ -120,10 +126,7 @@ export async function runStep<R>(name: string, config: ResolvedStepConfig, fn: A
   if (ctx.cancelled || ctx.fenced || ctx.databaseLost) await mayRunStep(ctx);
   const functionID = ctx.nextFunctionID++;
   const rec = takeRecorded(ctx, functionID, name);
-  if (rec !== undefined) { // recorded: replay it (promise 2)
-    if (rec.error !== null) throw deserializeError(rec.error);
-    return deserialize<R>(rec.output);
-  }
+  if (rec !== undefined) return replay<R>(rec); // recorded: replay it (promise 2)
   await mayRunStep(ctx);
   const startedAt = Date.now();
   let attempts = 0;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { takeOverIfOrphaned } from './claim.js';
 import { currentContext } from './context.js';
 import { readDamaged } from './damaged.js';
-import { record, takeRecorded } from './engine.js';
+import { record, replay, takeRecorded } from './engine.js';
 import { DBOSAwaitedWorkflowCancelledError, DBOSAwaitedWorkflowExceededMaxRecoveryAttempts, WorkflowNotFoundError } from './errors.js';
 import { flushPending } from './pending.js';
 import { deserialize, deserializeError, serialize, serializeError } from './serialize.js';
@@ -54,10 +54,7 @@ export class WorkflowHandle<R> {
     if (!ctx || ctx.step) return this.waitResult();
     const functionID = ctx.nextFunctionID++;
     const rec = takeRecorded(ctx, functionID, GET_RESULT);
-    if (rec) {
-      if (rec.error !== null) throw deserializeError(rec.error);
-      return deserialize<R>(rec.output);
-    }
+    if (rec) return replay<R>(rec);
     await flushPending(ctx); // written before a wait that may be long, not re-run after a crash in it
     const startedAt = Date.now();
     let value: R | undefined;

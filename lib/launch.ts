@@ -48,19 +48,14 @@ function launchError(where: string, err: unknown): unknown {
  */
 export async function openEngine(config: EngineConfig, shutdown: () => Promise<void>): Promise<void> {
   const choice = config.database ?? databaseFromEnv(config.name);
+  // Before the database opens: a bad version (configuration) opens nothing that must be closed again.
+  const chosen = chooseAppVersion(config.applicationVersion, process.env, state.workflows.values(), config.name);
   const opened = await openDatabase(choice, config.name, `workbook-${state.executorID}`).catch((err) => {
     throw launchError(choice.kind === 'sqlite' ? `SQLite file ${choice.file}` : 'PostgreSQL', err);
   });
   state.db = opened.db;
   releaseDatabase = opened.release;
   state.appName = config.name;
-  let chosen: ReturnType<typeof chooseAppVersion>;
-  try {
-    chosen = chooseAppVersion(config.applicationVersion, process.env, state.workflows.values(), config.name);
-  } catch (err) {
-    await shutdown().catch(() => undefined);
-    throw err;
-  }
   state.applicationVersion = chosen.version;
   versionInfo.source = chosen.source;
   state.leaseMs = config.executorLeaseMs ?? 10_000;

@@ -38,12 +38,8 @@ export const toRecordedOutcome = (r: Raw): RecordedOutcome => ({
 
 export function toOperationRow(r: Raw): OperationRow {
   return {
+    ...toRecordedOutcome(r),
     workflowID: String(r.workflow_uuid),
-    functionID: num(r.function_id),
-    functionName: String(r.function_name),
-    output: str(r.output),
-    error: str(r.error),
-    childWorkflowID: str(r.child_workflow_id),
     attempts: num(r.attempts),
     executionAttempt: r.execution_attempt === null || r.execution_attempt === undefined ? null : num(r.execution_attempt),
     startedAtEpochMs: num(r.started_at_epoch_ms),

@@ -215,12 +215,12 @@ export class SqlSystemDatabase implements SystemDatabase {
   }
 
   async moveToVersion(workflowID: string, version: string): Promise<boolean> {
-    const rows = await this.d.all(
+    const changed = await this.d.run(
       `UPDATE ${this.S}workflow_status SET application_version = ?, updated_at = ?
-       WHERE workflow_uuid = ? AND status IN ('PENDING', 'ENQUEUED', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') RETURNING workflow_uuid`,
+       WHERE workflow_uuid = ? AND status IN ('PENDING', 'ENQUEUED', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')`,
       [version, Date.now(), workflowID],
     );
-    return rows.length === 1;
+    return changed === 1;
   }
 
   async getExecutor(executorID: string): Promise<ExecutorStatus | undefined> {

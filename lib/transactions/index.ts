@@ -18,11 +18,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contextStore, currentContext, type WorkflowContext } from '../context.js';
-import { fenceError, fenceOf, hooks, record, takeRecorded } from '../engine.js';
+import { fenceError, fenceOf, hooks, record, replay, takeRecorded } from '../engine.js';
 import { ConfigError, WorkflowCancelledError } from '../errors.js';
 import { log } from '../log.js';
 import { flushPending } from '../pending.js';
-import { deserialize, deserializeError, serialize, serializeError } from '../serialize.js';
+import { deserialize, serialize, serializeError } from '../serialize.js';
 import { db } from '../state.js';
 import type { AppDatabase, IsolationLevel } from '../storage/types.js';
 
@@ -83,10 +83,7 @@ export async function runTransactionStep<R>(
   if (ctx.cancelled) throw new WorkflowCancelledError(ctx.workflowID);
   const functionID = ctx.nextFunctionID++;
   const rec = takeRecorded(ctx, functionID, cfg.name); // promise 4: the same name at the same function id
-  if (rec) {
-    if (rec.error !== null) throw deserializeError(rec.error);
-    return deserialize<R>(rec.output);
-  }
+  if (rec) return replay<R>(rec);
   return runAndRecord(ctx, functionID, cfg, fn, args);
 }
 
